@@ -1,0 +1,1 @@
+"""Genome types, their phenotypes, graphs and exports."""

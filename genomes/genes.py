@@ -1,0 +1,95 @@
+"""Gene tables: NEAT node and connection genes stored column-wise in numpy arrays.
+
+A table is immutable by convention: operators build new tables with `take`, `concat` and `replace`, so a parent
+genome is never changed by its offspring. Column storage makes alignment by innovation number (crossover,
+compatibility distance) a handful of vectorized numpy calls instead of per-gene Python loops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class GeneTable:
+    """Columns of equal length; subclasses declare the columns as fields."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, dataclasses.fields(self)[0].name))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def take(self, index: np.ndarray) -> Self:
+        """Rows selected by an integer index or boolean mask."""
+        return type(self)(**{name: col[index] for name, col in self.columns().items()})
+
+    def replace(self, **columns: np.ndarray) -> Self:
+        return dataclasses.replace(self, **columns)
+
+    @classmethod
+    def concat(cls, *tables: Self) -> Self:
+        first = tables[0].columns()
+        return cls(**{name: np.concatenate([t.columns()[name] for t in tables]) for name in first})
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {name: col.tolist() for name, col in self.columns().items()}
+
+
+@dataclass(frozen=True, eq=False)
+class NodeGenes(GeneTable):
+    """Output and hidden nodes (inputs are implicit keys -1..-num_inputs), sorted by key."""
+
+    key: np.ndarray  # int64; outputs are 0..num_outputs-1, hidden nodes come after
+    bias: np.ndarray  # float64
+    response: np.ndarray  # float64, multiplies the aggregated input
+    activation: np.ndarray  # str
+    aggregation: np.ndarray  # str
+
+    @classmethod
+    def build(cls, key, bias, response, activation, aggregation) -> NodeGenes:
+        return cls(
+            key=np.asarray(key, dtype=np.int64),
+            bias=np.asarray(bias, dtype=np.float64),
+            response=np.asarray(response, dtype=np.float64),
+            activation=np.asarray(activation, dtype=np.str_).astype("<U16"),
+            aggregation=np.asarray(aggregation, dtype=np.str_).astype("<U16"),
+        )
+
+    def sorted(self) -> NodeGenes:
+        return self.take(np.argsort(self.key, kind="stable"))
+
+
+@dataclass(frozen=True, eq=False)
+class ConnectionGenes(GeneTable):
+    """Connection genes sorted by innovation number; (source, target) pairs are unique."""
+
+    innovation: np.ndarray  # int64
+    source: np.ndarray  # int64 node key
+    target: np.ndarray  # int64 node key
+    weight: np.ndarray  # float64
+    enabled: np.ndarray  # bool
+
+    @classmethod
+    def build(cls, innovation, source, target, weight, enabled) -> ConnectionGenes:
+        return cls(
+            innovation=np.asarray(innovation, dtype=np.int64),
+            source=np.asarray(source, dtype=np.int64),
+            target=np.asarray(target, dtype=np.int64),
+            weight=np.asarray(weight, dtype=np.float64),
+            enabled=np.asarray(enabled, dtype=bool),
+        )
+
+    @classmethod
+    def empty(cls) -> ConnectionGenes:
+        return cls.build([], [], [], [], [])
+
+    def sorted(self) -> ConnectionGenes:
+        return self.take(np.argsort(self.innovation, kind="stable"))
+
+    def pairs(self) -> set[tuple[int, int]]:
+        return set(zip(self.source.tolist(), self.target.tolist()))

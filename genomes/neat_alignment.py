@@ -1,0 +1,124 @@
+"""Operators that align two NEAT genomes by innovation number: crossover and compatibility distance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genomes.genes import ConnectionGenes, NodeGenes
+from genomes.graph import creates_cycle
+from genomes.neat_config import NeatGenomeConfig
+from genomes.neat_genome import NeatGenome
+
+
+def crossover(
+    fitter: NeatGenome,
+    other: NeatGenome,
+    rng: np.random.Generator,
+    config: NeatGenomeConfig,
+    equal: bool = False,
+) -> NeatGenome:
+    """Matching genes come from either parent at random; disjoint and excess genes from the fitter parent (from both
+    when `equal`). A gene disabled in either parent that has it is disabled in the child with probability
+    `disable_inherited_rate`, enabled otherwise."""
+    a, b = fitter.connections, other.connections
+    _, ia, ib = np.intersect1d(a.innovation, b.innovation, assume_unique=True, return_indices=True)
+    from_b = rng.random(len(ia)) < 0.5
+    matching = a.take(ia)
+    matching = matching.replace(
+        weight=np.where(from_b, b.weight[ib], matching.weight),
+        enabled=np.where(from_b, b.enabled[ib], matching.enabled),
+    )
+    disabled_in_parent = ~a.enabled[ia] | ~b.enabled[ib]
+    only_a = np.ones(len(a), dtype=bool)
+    only_a[ia] = False
+    parts = [matching, a.take(only_a)]
+    disabled_parts = [disabled_in_parent, ~a.enabled[only_a]]
+    child = ConnectionGenes.concat(*parts)
+    disabled = np.concatenate(disabled_parts)
+    if equal:
+        only_b = np.ones(len(b), dtype=bool)
+        only_b[ib] = False
+        child, disabled = _add_compatible(child, disabled, b.take(only_b), fitter.feed_forward)
+    keep_disabled = rng.random(len(child)) < config.disable_inherited_rate
+    child = child.replace(enabled=np.where(disabled, ~keep_disabled, child.enabled))
+    order = np.argsort(child.innovation, kind="stable")
+    child = child.take(order)
+    nodes = _inherit_nodes(fitter, other, child, rng)
+    return NeatGenome(fitter.num_inputs, fitter.num_outputs, fitter.feed_forward, nodes, child)
+
+
+def _add_compatible(
+    child: ConnectionGenes, disabled: np.ndarray, extra: ConnectionGenes, feed_forward: bool
+) -> tuple[ConnectionGenes, np.ndarray]:
+    """Append the other parent's disjoint genes one by one, skipping any that would duplicate a (source, target)
+    pair or, in feed-forward mode, close a cycle."""
+    pairs = child.pairs()
+    keep = np.zeros(len(extra), dtype=bool)
+    source, target = child.source, child.target
+    for i in range(len(extra)):
+        s, t = int(extra.source[i]), int(extra.target[i])
+        if (s, t) in pairs or (feed_forward and creates_cycle(source, target, s, t)):
+            continue
+        keep[i] = True
+        pairs.add((s, t))
+        source, target = np.append(source, s), np.append(target, t)
+    added = extra.take(keep)
+    return ConnectionGenes.concat(child, added), np.concatenate([disabled, ~added.enabled])
+
+
+def _inherit_nodes(
+    fitter: NeatGenome, other: NeatGenome, conns: ConnectionGenes, rng: np.random.Generator
+) -> NodeGenes:
+    """Outputs plus every node the child's connections reference; attributes of nodes both parents have are
+    taken from either at random."""
+    needed = np.union1d(
+        np.arange(fitter.num_outputs, dtype=np.int64),
+        np.concatenate([conns.source[conns.source >= 0], conns.target]),
+    )
+    a, b = fitter.nodes, other.nodes
+    in_a = np.isin(needed, a.key)
+    nodes_a = a.take(np.isin(a.key, needed))
+    nodes_b = b.take(np.isin(b.key, needed[~in_a]))
+    nodes = NodeGenes.concat(nodes_a, nodes_b).sorted()
+    # Nodes present in both parents: choose each attribute set from either parent.
+    _, ia, ib = np.intersect1d(nodes.key, b.key, assume_unique=True, return_indices=True)
+    from_b = np.zeros(len(nodes), dtype=bool)
+    from_b[ia[rng.random(len(ia)) < 0.5]] = True
+    if from_b.any():
+        source_rows = np.full(len(nodes), -1)
+        source_rows[ia] = ib
+        rows = source_rows[from_b]
+        columns = {}
+        for name, col in nodes.columns().items():
+            col = col.copy()
+            col[from_b] = b.columns()[name][rows]
+            columns[name] = col
+        nodes = NodeGenes(**columns)
+    return nodes
+
+
+def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
+    """Compatibility distance c1*E/N + c2*D/N + c3*W over connection genes (Stanley & Miikkulainen 2002, eq. 1).
+
+    E counts excess genes (innovations beyond the other genome's newest), D disjoint genes, W is the mean absolute
+    weight difference of matching genes, N the larger genome's gene count, taken as 1 below
+    `compatibility_normalize_min` genes as in the paper.
+    """
+    ia, ib = a.connections.innovation, b.connections.innovation
+    _, ma, mb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
+    matching = len(ma)
+    if len(ia) and len(ib):
+        excess = int(np.count_nonzero(ia > ib[-1]) + np.count_nonzero(ib > ia[-1]))
+    else:
+        excess = len(ia) + len(ib)
+    disjoint = len(ia) + len(ib) - 2 * matching - excess
+    weight = float(np.mean(np.abs(a.connections.weight[ma] - b.connections.weight[mb]))) if matching else 0.0
+    n = max(len(ia), len(ib))
+    if n < config.compatibility_normalize_min:
+        n = 1
+    n = max(n, 1)
+    return (
+        config.compatibility_excess * excess / n
+        + config.compatibility_disjoint * disjoint / n
+        + config.compatibility_weight * weight
+    )

@@ -1,0 +1,216 @@
+"""The NEAT genome (Stanley & Miikkulainen 2002): node genes and connection genes with historical markings.
+
+Inputs are implicit nodes with keys -1..-num_inputs; outputs are nodes 0..num_outputs-1; hidden nodes take keys
+from the innovation tracker. Each node carries a bias, a response multiplier, an activation and an aggregation
+(the neat-python refinement of the paper's bias input). Operators return new genomes; a genome is never modified.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from genomes.activations import ACTIVATIONS, AGGREGATIONS
+from genomes.base import GenomeError, MutationContext
+from genomes.genes import ConnectionGenes, NodeGenes
+from genomes.neat_config import NeatGenomeConfig
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import torch
+
+SCHEMA = "neat-genome"
+SCHEMA_VERSION = 1
+
+
+class NeatGenome:
+    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections")
+
+    def __init__(
+        self, num_inputs: int, num_outputs: int, feed_forward: bool, nodes: NodeGenes, connections: ConnectionGenes
+    ) -> None:
+        self.num_inputs = int(num_inputs)
+        self.num_outputs = int(num_outputs)
+        self.feed_forward = bool(feed_forward)
+        self.nodes = nodes
+        self.connections = connections
+
+    # -- construction ---------------------------------------------------------------------------------------------
+    @classmethod
+    def initial(cls, config: NeatGenomeConfig, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+        """A minimal starting genome: outputs (plus `num_hidden` hidden nodes) wired per `initial_connection`."""
+        tracker = ctx.innovations
+        # Initial hidden nodes are the same nodes in every genome of the population, so their keys are fixed.
+        hidden = list(range(config.num_outputs, config.num_outputs + config.num_hidden))
+        tracker.next_node_key = max(tracker.next_node_key, config.num_outputs + config.num_hidden)
+        keys = list(range(config.num_outputs)) + hidden
+        nodes = NodeGenes.build(
+            key=keys,
+            bias=_draw(rng, len(keys), config.bias_init_mean, config.bias_init_stdev, config.bias_min, config.bias_max),
+            response=_draw(
+                rng, len(keys), config.response_init_mean, config.response_init_stdev,
+                config.response_min, config.response_max,
+            ),
+            activation=[config.activation_default] * len(keys),
+            aggregation=[config.aggregation_default] * len(keys),
+        )
+        inputs = [-(i + 1) for i in range(config.num_inputs)]
+        outputs = list(range(config.num_outputs))
+        if hidden:
+            pairs = [(i, h) for i in inputs for h in hidden] + [(h, o) for h in hidden for o in outputs]
+        else:
+            pairs = [(i, o) for i in inputs for o in outputs]
+        if config.initial_connection == "none":
+            pairs = []
+        elif config.initial_connection == "partial":
+            keep = rng.random(len(pairs)) < config.initial_connection_fraction
+            pairs = [p for p, k in zip(pairs, keep) if k]
+        conns = ConnectionGenes.build(
+            innovation=[tracker.connection(s, t) for s, t in pairs],
+            source=[s for s, _ in pairs],
+            target=[t for _, t in pairs],
+            weight=_draw(
+                rng, len(pairs), config.weight_init_mean, config.weight_init_stdev, config.weight_min, config.weight_max
+            ),
+            enabled=[True] * len(pairs),
+        ).sorted()
+        return cls(config.num_inputs, config.num_outputs, config.feed_forward, nodes, conns)
+
+    def with_genes(self, nodes: NodeGenes | None = None, connections: ConnectionGenes | None = None) -> NeatGenome:
+        return NeatGenome(
+            self.num_inputs,
+            self.num_outputs,
+            self.feed_forward,
+            self.nodes if nodes is None else nodes,
+            self.connections if connections is None else connections,
+        )
+
+    # -- properties -----------------------------------------------------------------------------------------------
+    @property
+    def input_keys(self) -> list[int]:
+        return [-(i + 1) for i in range(self.num_inputs)]
+
+    @property
+    def output_keys(self) -> list[int]:
+        return list(range(self.num_outputs))
+
+    @property
+    def hidden_keys(self) -> list[int]:
+        return [k for k in self.nodes.key.tolist() if k >= self.num_outputs]
+
+    def num_enabled(self) -> int:
+        return int(self.connections.enabled.sum())
+
+    # -- genetic operators ----------------------------------------------------------------------------------------
+    def mutate(self, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+        from genomes.neat_mutation import mutate
+
+        return mutate(self, rng, ctx)
+
+    def crossover(
+        self, other: NeatGenome, rng: np.random.Generator, ctx: MutationContext, equal: bool = False
+    ) -> NeatGenome:
+        from genomes.neat_alignment import crossover
+
+        return crossover(self, other, rng, ctx.config, equal=equal)
+
+    def distance(self, other: NeatGenome, config: NeatGenomeConfig) -> float:
+        from genomes.neat_alignment import distance
+
+        return distance(self, other, config)
+
+    # -- views ----------------------------------------------------------------------------------------------------
+    def to_graph(self) -> nx.DiGraph:
+        from genomes.graph import genome_graph
+
+        return genome_graph(self)
+
+    def to_module(self, dtype: torch.dtype | None = None) -> torch.nn.Module:
+        from genomes.torch_module import network_module
+
+        return network_module(self, dtype=dtype)
+
+    def phenotype(self):
+        from genomes.phenotype import compile_network
+
+        return compile_network(self)
+
+    # -- serialization --------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "num_inputs": self.num_inputs,
+            "num_outputs": self.num_outputs,
+            "feed_forward": self.feed_forward,
+            "nodes": self.nodes.to_dict(),
+            "connections": self.connections.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> NeatGenome:
+        """Build and validate a genome from its JSON document; raises GenomeError naming the first problem."""
+        if not isinstance(data, dict):
+            raise GenomeError("genome document must be a JSON object")
+        if data.get("schema") != SCHEMA:
+            raise GenomeError(f"not a NEAT genome (schema {data.get('schema')!r}, expected {SCHEMA!r})")
+        if data.get("version") != SCHEMA_VERSION:
+            raise GenomeError(f"unsupported genome version {data.get('version')!r} (this build reads {SCHEMA_VERSION})")
+        try:
+            n_in, n_out, ff = data["num_inputs"], data["num_outputs"], data["feed_forward"]
+            nodes, conns = data["nodes"], data["connections"]
+            node_genes = NodeGenes.build(**{k: nodes[k] for k in ("key", "bias", "response", "activation", "aggregation")})
+            conn_genes = ConnectionGenes.build(
+                **{k: conns[k] for k in ("innovation", "source", "target", "weight", "enabled")}
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GenomeError(f"malformed genome: {exc.__class__.__name__}: {exc}") from None
+        if not (isinstance(n_in, int) and isinstance(n_out, int) and isinstance(ff, bool)) or n_in < 1 or n_out < 1:
+            raise GenomeError("malformed genome: num_inputs/num_outputs must be positive integers, feed_forward a bool")
+        genome = cls(n_in, n_out, ff, node_genes, conn_genes)
+        genome.validate()
+        return genome
+
+    def validate(self) -> None:
+        """Check every structural invariant; raises GenomeError."""
+        nodes, conns = self.nodes, self.connections
+        if len({len(c) for c in nodes.columns().values()}) > 1 or len({len(c) for c in conns.columns().values()}) > 1:
+            raise GenomeError("gene columns have different lengths")
+        keys = nodes.key
+        if np.any(np.diff(keys) <= 0):
+            raise GenomeError("node keys must be unique and sorted")
+        if not set(self.output_keys) <= set(keys.tolist()) or np.any(keys < 0):
+            raise GenomeError("every output node must be present and node keys must be non-negative")
+        if not (np.all(np.isfinite(nodes.bias)) and np.all(np.isfinite(nodes.response))):
+            raise GenomeError("node bias and response must be finite")
+        if bad := set(nodes.activation.tolist()) - set(ACTIVATIONS):
+            raise GenomeError(f"unknown activation {sorted(bad)[0]!r}")
+        if bad := set(nodes.aggregation.tolist()) - set(AGGREGATIONS):
+            raise GenomeError(f"unknown aggregation {sorted(bad)[0]!r}")
+        if np.any(np.diff(conns.innovation) <= 0):
+            raise GenomeError("connection innovations must be unique and sorted")
+        if len(conns.pairs()) != len(conns):
+            raise GenomeError("duplicate connection between the same pair of nodes")
+        if not np.all(np.isfinite(conns.weight)):
+            raise GenomeError("connection weights must be finite")
+        valid_sources = set(keys.tolist()) | set(self.input_keys)
+        if not set(conns.source.tolist()) <= valid_sources:
+            raise GenomeError("a connection starts at a node that does not exist")
+        if not set(conns.target.tolist()) <= set(keys.tolist()):
+            raise GenomeError("a connection ends at a node that does not exist (or at an input)")
+        if self.feed_forward:
+            from genomes.graph import has_cycle
+
+            if has_cycle(conns.source, conns.target):
+                raise GenomeError("feed-forward genome contains a cycle")
+
+    def __repr__(self) -> str:
+        return (
+            f"NeatGenome(inputs={self.num_inputs}, outputs={self.num_outputs}, hidden={len(self.hidden_keys)}, "
+            f"connections={self.num_enabled()}/{len(self.connections)})"
+        )
+
+
+def _draw(rng: np.random.Generator, n: int, mean: float, stdev: float, lo: float, hi: float) -> np.ndarray:
+    return np.clip(rng.normal(mean, stdev, size=n), lo, hi) if stdev > 0 else np.full(n, float(np.clip(mean, lo, hi)))

@@ -1,0 +1,192 @@
+"""NEAT mutation operators. Each takes a genome and returns a new one; structural operators consult the
+population's innovation tracker so identical structural changes share historical markings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genomes.base import MutationContext
+from genomes.genes import ConnectionGenes, NodeGenes
+from genomes.graph import creates_cycle
+from genomes.neat_config import NeatGenomeConfig
+from genomes.neat_genome import NeatGenome
+
+
+def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    """Structural mutations (each with its own probability, or one at most), then attribute mutations."""
+    config: NeatGenomeConfig = ctx.config
+    structural = [
+        (config.node_add_prob, add_node),
+        (config.conn_add_prob, add_connection),
+        (config.node_delete_prob, delete_node),
+        (config.conn_delete_prob, delete_connection),
+    ]
+    if config.single_structural_mutation:
+        probs = np.array([p for p, _ in structural])
+        total = probs.sum()
+        if total > 0 and rng.random() < min(1.0, total):
+            genome = structural[rng.choice(len(structural), p=probs / total)][1](genome, rng, ctx)
+    else:
+        for prob, operator in structural:
+            if rng.random() < prob:
+                genome = operator(genome, rng, ctx)
+    return mutate_attributes(genome, rng, config)
+
+
+def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    """Connect a random (source, target) pair; re-enables the gene if it exists disabled. In feed-forward mode,
+    pairs that would close a cycle (over all genes, so a later re-enable stays acyclic) are rejected."""
+    config: NeatGenomeConfig = ctx.config
+    conns = genome.connections
+    node_keys = genome.nodes.key
+    sources = np.concatenate([np.array(genome.input_keys, dtype=np.int64), node_keys])
+    existing = {pair: i for i, pair in enumerate(zip(conns.source.tolist(), conns.target.tolist()))}
+    for _ in range(config.add_connection_attempts):
+        source = int(sources[rng.integers(len(sources))])
+        target = int(node_keys[rng.integers(len(node_keys))])
+        if genome.feed_forward:
+            if source < genome.num_outputs and target < genome.num_outputs and source >= 0:
+                continue  # output -> output
+            if creates_cycle(conns.source, conns.target, source, target):
+                continue
+        index = existing.get((source, target))
+        if index is not None:
+            if conns.enabled[index]:
+                continue
+            enabled = conns.enabled.copy()
+            enabled[index] = True
+            return genome.with_genes(connections=conns.replace(enabled=enabled))
+        weight = _draw_weight(rng, config)
+        new = ConnectionGenes.build(
+            [ctx.innovations.connection(source, target)], [source], [target], [weight], [True]
+        )
+        return genome.with_genes(connections=ConnectionGenes.concat(conns, new).sorted())
+    return genome
+
+
+def add_node(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    """Split an enabled connection a->b: disable it, add node n with a->n (weight 1) and n->b (the old weight)."""
+    config: NeatGenomeConfig = ctx.config
+    conns = genome.connections
+    candidates = np.flatnonzero(conns.enabled)
+    if len(candidates) == 0:
+        return genome
+    index = int(candidates[rng.integers(len(candidates))])
+    source, target = int(conns.source[index]), int(conns.target[index])
+    node = ctx.innovations.split_node(int(conns.innovation[index]), set(genome.nodes.key.tolist()))
+    enabled = conns.enabled.copy()
+    enabled[index] = False
+    new_conns = ConnectionGenes.build(
+        [ctx.innovations.connection(source, node), ctx.innovations.connection(node, target)],
+        [source, node],
+        [node, target],
+        [1.0, float(conns.weight[index])],
+        [True, True],
+    )
+    new_node = NodeGenes.build(
+        [node], [0.0], [1.0], [config.activation_default], [config.aggregation_default]
+    )
+    return genome.with_genes(
+        nodes=NodeGenes.concat(genome.nodes, new_node).sorted(),
+        connections=ConnectionGenes.concat(conns.replace(enabled=enabled), new_conns).sorted(),
+    )
+
+
+def delete_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    conns = genome.connections
+    if len(conns) == 0:
+        return genome
+    keep = np.ones(len(conns), dtype=bool)
+    keep[rng.integers(len(conns))] = False
+    return prune_dangling(genome.with_genes(connections=conns.take(keep)))
+
+
+def delete_node(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    """Remove a random hidden node with all its connections, then prune what was left dangling."""
+    hidden = genome.hidden_keys
+    if not hidden:
+        return genome
+    node = hidden[rng.integers(len(hidden))]
+    conns = genome.connections
+    return prune_dangling(
+        genome.with_genes(
+            nodes=genome.nodes.take(genome.nodes.key != node),
+            connections=conns.take((conns.source != node) & (conns.target != node)),
+        )
+    )
+
+
+def prune_dangling(genome: NeatGenome) -> NeatGenome:
+    """Drop hidden nodes with no outgoing connection gene (they can never reach an output), repeatedly."""
+    nodes, conns = genome.nodes, genome.connections
+    while True:
+        hidden = nodes.key >= genome.num_outputs
+        has_out = np.isin(nodes.key, conns.source[conns.source != conns.target])
+        dangling = hidden & ~has_out
+        if not dangling.any():
+            return genome.with_genes(nodes=nodes, connections=conns)
+        dead = nodes.key[dangling]
+        nodes = nodes.take(~dangling)
+        conns = conns.take(~np.isin(conns.source, dead) & ~np.isin(conns.target, dead))
+
+
+def mutate_attributes(genome: NeatGenome, rng: np.random.Generator, config: NeatGenomeConfig) -> NeatGenome:
+    """Perturb or replace weights, biases and responses gene by gene; toggle enabled flags; change activations."""
+    c = config
+    conns, nodes = genome.connections, genome.nodes
+    weight = _mutate_values(
+        rng, conns.weight, c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
+        c.weight_init_mean, c.weight_init_stdev, c.weight_min, c.weight_max,
+    )
+    enabled = conns.enabled ^ (rng.random(len(conns)) < c.enabled_mutate_rate)
+    bias = _mutate_values(
+        rng, nodes.bias, c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
+        c.bias_init_mean, c.bias_init_stdev, c.bias_min, c.bias_max,
+    )
+    response = _mutate_values(
+        rng, nodes.response, c.response_mutate_rate, c.response_replace_rate, c.response_mutate_power,
+        c.response_init_mean, c.response_init_stdev, c.response_min, c.response_max,
+    )
+    activation = _mutate_choice(rng, nodes.activation, c.activation_mutate_rate, c.activation_options)
+    aggregation = _mutate_choice(rng, nodes.aggregation, c.aggregation_mutate_rate, c.aggregation_options)
+    return genome.with_genes(
+        nodes=nodes.replace(bias=bias, response=response, activation=activation, aggregation=aggregation),
+        connections=conns.replace(weight=weight, enabled=enabled),
+    )
+
+
+def _mutate_values(
+    rng: np.random.Generator,
+    values: np.ndarray,
+    rate: float,
+    replace_rate: float,
+    power: float,
+    init_mean: float,
+    init_stdev: float,
+    lo: float,
+    hi: float,
+) -> np.ndarray:
+    n = len(values)
+    if n == 0 or rate <= 0:
+        return values
+    mutate = rng.random(n) < rate
+    replace = mutate & (rng.random(n) < replace_rate)
+    perturb = mutate & ~replace
+    out = values + np.where(perturb, rng.normal(0.0, power, n) if power > 0 else 0.0, 0.0)
+    out = np.where(replace, rng.normal(init_mean, init_stdev, n) if init_stdev > 0 else init_mean, out)
+    return np.clip(out, lo, hi)
+
+
+def _mutate_choice(rng: np.random.Generator, values: np.ndarray, rate: float, options: list[str]) -> np.ndarray:
+    if rate <= 0 or len(values) == 0 or not options:
+        return values
+    change = rng.random(len(values)) < rate
+    if not change.any():
+        return values
+    out = values.copy()
+    out[change] = np.asarray(options, dtype=values.dtype)[rng.integers(len(options), size=int(change.sum()))]
+    return out
+
+
+def _draw_weight(rng: np.random.Generator, config: NeatGenomeConfig) -> float:
+    return float(np.clip(rng.normal(config.weight_init_mean, config.weight_init_stdev), config.weight_min, config.weight_max))
