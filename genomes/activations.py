@@ -1,7 +1,7 @@
-"""Node activation and aggregation functions, in numpy and torch, looked up by name.
+"""Node activation and aggregation functions for the numpy phenotype, looked up by name.
 
-Every name here is available to both back ends so a compiled phenotype and its torch module compute the same
-function; `steep_sigmoid` is the NEAT paper's 1 / (1 + exp(-4.9 x)).
+`genomes.torch_ops` holds the torch twins of every name here, so a compiled phenotype and its torch module compute
+the same function; `steep_sigmoid` is the NEAT paper's 1 / (1 + exp(-4.9 x)).
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -28,19 +26,6 @@ NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "abs": np.abs,
     "clamped": lambda x: np.clip(x, -1.0, 1.0),
     "softplus": lambda x: np.logaddexp(0.0, x),
-}
-
-TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "identity": lambda x: x,
-    "sigmoid": torch.sigmoid,
-    "steep_sigmoid": lambda x: torch.sigmoid(4.9 * x),
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "sin": torch.sin,
-    "gauss": lambda x: torch.exp(-x * x),
-    "abs": torch.abs,
-    "clamped": lambda x: torch.clamp(x, -1.0, 1.0),
-    "softplus": lambda x: F.softplus(x, beta=1.0, threshold=30.0),
 }
 
 ACTIVATIONS: tuple[str, ...] = tuple(NUMPY_ACTIVATIONS)
@@ -73,20 +58,3 @@ def numpy_reduce(name: str, terms: np.ndarray, counts: np.ndarray) -> np.ndarray
     else:
         raise ValueError(f"unknown aggregation {name!r}")
     return np.where(counts > 0, out, 0.0)
-
-
-def torch_reduce(name: str, terms: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Torch twin of numpy_reduce."""
-    if name == "sum":
-        out = terms.sum(dim=-1)
-    elif name == "product":
-        out = terms.prod(dim=-1)
-    elif name == "max":
-        out = terms.amax(dim=-1)
-    elif name == "min":
-        out = terms.amin(dim=-1)
-    elif name == "mean":
-        out = terms.sum(dim=-1) / torch.clamp(counts, min=1)
-    else:
-        raise ValueError(f"unknown aggregation {name!r}")
-    return torch.where(counts > 0, out, torch.zeros_like(out))

@@ -18,11 +18,19 @@ import numpy as np
 class GeneTable:
     """Columns of equal length; subclasses declare the columns as fields."""
 
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        names = cls.__dict__.get("_names")
+        if names is None:
+            names = tuple(f.name for f in dataclasses.fields(cls))
+            cls._names = names  # cached per subclass: the field list is consulted on every operator call
+        return names
+
     def __len__(self) -> int:
-        return len(getattr(self, dataclasses.fields(self)[0].name))
+        return len(getattr(self, self.names()[0]))
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: getattr(self, name) for name in self.names()}
 
     def take(self, index: np.ndarray) -> Self:
         """Rows selected by an integer index or boolean mask."""
@@ -33,8 +41,7 @@ class GeneTable:
 
     @classmethod
     def concat(cls, *tables: Self) -> Self:
-        first = tables[0].columns()
-        return cls(**{name: np.concatenate([t.columns()[name] for t in tables]) for name in first})
+        return cls(**{name: np.concatenate([getattr(t, name) for t in tables]) for name in cls.names()})
 
     def to_dict(self) -> dict[str, list[Any]]:
         return {name: col.tolist() for name, col in self.columns().items()}

@@ -122,3 +122,46 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
         + config.compatibility_disjoint * disjoint / n
         + config.compatibility_weight * weight
     )
+
+
+class PopulationIndex:
+    """Connection genes of many genomes concatenated, for distances from one genome to all of them at once."""
+
+    def __init__(self, genomes: list[NeatGenome]) -> None:
+        sizes = np.array([len(g.connections) for g in genomes], dtype=np.int64)
+        self.size = len(genomes)
+        self.sizes = sizes
+        self.owner = np.repeat(np.arange(len(genomes)), sizes)
+        empty = np.zeros(0, dtype=np.int64)
+        self.innovation = np.concatenate([g.connections.innovation for g in genomes] + [empty])
+        self.weight = np.concatenate([g.connections.weight for g in genomes] + [np.zeros(0)])
+        self.newest = np.array(
+            [g.connections.innovation[-1] if len(g.connections) else -1 for g in genomes], dtype=np.int64
+        )
+
+    def distances(self, genome: NeatGenome, config: NeatGenomeConfig) -> np.ndarray:
+        """`distance(genome, g)` for every indexed genome g, vectorized over the population."""
+        ref_innov, ref_weight = genome.connections.innovation, genome.connections.weight
+        n_ref = len(ref_innov)
+        pos = np.searchsorted(ref_innov, self.innovation)
+        pos_c = np.minimum(pos, max(n_ref - 1, 0))
+        matched = (pos < n_ref) & (ref_innov[pos_c] == self.innovation) if n_ref else np.zeros(len(pos), bool)
+        n_match = np.bincount(self.owner[matched], minlength=self.size)
+        weight_diff = np.bincount(
+            self.owner[matched], weights=np.abs(self.weight[matched] - ref_weight[pos_c[matched]]), minlength=self.size
+        )
+        ref_newest = ref_innov[-1] if n_ref else -1
+        # Excess: genes of g newer than the reference's newest, plus reference genes newer than g's newest.
+        excess_g = np.bincount(self.owner[self.innovation > ref_newest], minlength=self.size)
+        excess_ref = n_ref - np.searchsorted(ref_innov, self.newest, side="right")
+        both = (self.sizes > 0) & (n_ref > 0)
+        excess = np.where(both, excess_g + excess_ref, self.sizes + n_ref)
+        disjoint = self.sizes + n_ref - 2 * n_match - excess
+        mean_weight = np.where(n_match > 0, weight_diff / np.maximum(n_match, 1), 0.0)
+        n = np.maximum(self.sizes, n_ref)
+        n = np.where(n < config.compatibility_normalize_min, 1, np.maximum(n, 1))
+        return (
+            config.compatibility_excess * excess / n
+            + config.compatibility_disjoint * disjoint / n
+            + config.compatibility_weight * mean_weight
+        )

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from genomes.activations import AGGREGATION_FILL, TORCH_ACTIVATIONS, torch_reduce
+from genomes.activations import AGGREGATION_FILL
+from genomes.torch_ops import TORCH_ACTIVATIONS, torch_reduce
 from genomes.network_plan import Block, NetworkPlan, build_plan
 
 if TYPE_CHECKING:

@@ -1,0 +1,180 @@
+"""The `evolve` command line. Bad input prints one line naming the problem and exits with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user mistake reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evolve", description="Neuroevolution and AutoML engine.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="start an evolution run from a TOML config")
+    run.add_argument("config", type=Path)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--out", type=Path, help="run directory (default: runs/<config>-s<seed>-<time>)")
+    run.add_argument("--workers", type=int, help="0: serial in-process")
+    run.add_argument("--address", help="Ray cluster address")
+    run.add_argument("--generations", type=int)
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    resume = sub.add_parser("resume", help="continue a run from its newest checkpoint")
+    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--generations", type=int, help="continue to this many generations in total")
+    resume.add_argument("--workers", type=int)
+    resume.add_argument("--address")
+
+    inspect = sub.add_parser("inspect", help="summarize and render a genome or a run's best genome")
+    inspect.add_argument("path", type=Path)
+    inspect.add_argument("-o", "--output", type=Path, help=".svg, .png, .dot, .graphml or .html")
+
+    export = sub.add_parser("export", help="export a genome or a run's best genome")
+    export.add_argument("path", type=Path)
+    export.add_argument("--format", required=True, choices=["json", "torchscript", "onnx"])
+    export.add_argument("-o", "--output", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from evolve.config import ConfigError
+    from genomes.base import GenomeError
+
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        )
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, GenomeError) as exc:
+        return _fail(str(exc))
+    except FileNotFoundError as exc:
+        return _fail(f"file not found: {exc.filename or exc}")
+    except KeyboardInterrupt:
+        print("evolve: interrupted; continue with `evolve resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"evolve: error: {message.splitlines()[0] if message else 'invalid input'}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evolve.config import load_config
+    from evolve.executor import make_executor
+    from evolve.run import start_run
+
+    overrides = list(args.overrides)
+    for key, value in (("seed", args.seed), ("generations", args.generations), ("workers", args.workers)):
+        if value is not None:
+            overrides.append(f"run.{key}={value}")
+    if args.address is not None:
+        overrides.append(f"run.address={json.dumps(args.address)}")
+    config = load_config(args.config, overrides)
+    run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if (run_dir / "checkpoints").exists():
+        raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
+    executor = make_executor(config.run.workers, config.run.address)
+    try:
+        summary = start_run(config, run_dir, executor)
+    finally:
+        executor.close()
+    _print_summary(run_dir, summary)
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from evolve.config import load_config
+    from evolve.executor import make_executor
+    from evolve.run import resume_run
+
+    config_path = args.run_dir / "config.toml"
+    if not config_path.is_file():
+        raise UsageError(f"{args.run_dir} is not a run directory (no config.toml)")
+    overrides = []
+    for key, value in (("generations", args.generations), ("workers", args.workers)):
+        if value is not None:
+            overrides.append(f"run.{key}={value}")
+    if args.address is not None:
+        overrides.append(f"run.address={json.dumps(args.address)}")
+    config = load_config(config_path, overrides)
+    (args.run_dir / "config.toml").write_text(config.to_toml())
+    executor = make_executor(config.run.workers, config.run.address)
+    try:
+        summary = resume_run(config, args.run_dir, executor)
+    finally:
+        executor.close()
+    _print_summary(args.run_dir, summary)
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from genomes.export import load_genome
+    from genomes.graph import summary
+
+    genome = load_genome(_genome_path(args.path))
+    facts = summary(genome)
+    print(" ".join(f"{k}={v}" for k, v in facts.items()))
+    if args.output:
+        from genomes.render import render
+
+        try:
+            render(genome, args.output, title=str(args.path))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from genomes.export import export, load_genome
+
+    source = _genome_path(args.path)
+    genome = load_genome(source)
+    export(genome, args.format, args.output, metadata={"source": str(source)})
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _genome_path(path: Path) -> Path:
+    """A genome file, or a run directory's best.json."""
+    if path.is_dir():
+        best = path / "best.json"
+        if not best.is_file():
+            raise UsageError(f"{path} has no best.json (is it a run directory with a finished generation?)")
+        return best
+    if not path.is_file():
+        raise UsageError(f"no such genome file or run directory: {path}")
+    return path
+
+
+def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    status = "solved" if summary["solved"] else "not solved"
+    print(
+        f"{status} after {summary['generations']} generations, {summary['evaluations']} evaluations, "
+        f"best fitness {summary['best_fitness']:.6g}, {summary['wall_seconds']:.1f}s; run directory: {run_dir}"
+    )
+
+
+COMMANDS = {"run": _cmd_run, "resume": _cmd_resume, "inspect": _cmd_inspect, "export": _cmd_export}
+
+if __name__ == "__main__":
+    sys.exit(main())

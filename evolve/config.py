@@ -1,0 +1,211 @@
+"""Run configuration: TOML in, typed and validated sections out, resolved TOML back into the run directory.
+
+Sections are the dataclasses that own the parameters ([neat] is NeatGenomeConfig, [env] the task's own fields).
+Every problem is reported as one ConfigError line naming the key, e.g. `population.size must be >= 2, got -3`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from envs.registry import UnknownEnvError, task_class
+from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from genomes.neat_config import NeatGenomeConfig
+from genomes.params import param
+
+
+class ConfigError(ValueError):
+    """Bad configuration input; the message is one line meant for the user."""
+
+
+@dataclass
+class RunSection:
+    seed: int = param(0, ge=0)
+    generations: int = param(100, ge=1, doc="stop after this many generations in total")
+    stop_on_solve: bool = param(True)
+    workers: int = param(0, ge=0, doc="0: evaluate serially in-process")
+    address: str = param("", doc="Ray cluster address (empty: local)")
+    keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
+    progress: bool = param(True, doc="show a progress bar on stderr")
+
+
+@dataclass
+class PopulationSection:
+    size: int = param(150, ge=2)
+
+
+@dataclass
+class EnvSection:
+    id: str = "xor"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_toml(self) -> dict[str, Any]:
+        return {"id": self.id, **self.kwargs}
+
+
+@dataclass
+class RunConfig:
+    run: RunSection = field(default_factory=RunSection)
+    population: PopulationSection = field(default_factory=PopulationSection)
+    neat: NeatGenomeConfig = field(default_factory=NeatGenomeConfig)
+    species: SpeciesConfig = field(default_factory=SpeciesConfig)
+    reproduction: ReproductionConfig = field(default_factory=ReproductionConfig)
+    env: EnvSection = field(default_factory=EnvSection)
+
+    def to_toml(self) -> str:
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            section = getattr(self, f.name)
+            data[f.name] = section.to_toml() if isinstance(section, EnvSection) else _as_dict(section)
+        return tomli_w.dumps(data)
+
+
+SECTIONS: dict[str, type] = {
+    "run": RunSection,
+    "population": PopulationSection,
+    "neat": NeatGenomeConfig,
+    "species": SpeciesConfig,
+    "reproduction": ReproductionConfig,
+}
+
+
+def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    for item in overrides or []:
+        apply_override(raw, item)
+    return parse_config(raw)
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply `section.key=value`; the value is read as a TOML value, or taken as a bare string."""
+    key, sep, text = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        raise ConfigError(f"--set expects section.key=value, got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    target = raw.setdefault(section, {})
+    if not isinstance(target, dict):
+        raise ConfigError(f"{section} is not a section")
+    target[name] = value
+
+
+def parse_config(raw: dict[str, Any]) -> RunConfig:
+    if unknown := sorted(set(raw) - set(SECTIONS) - {"env"}):
+        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join([*SECTIONS, 'env'])})")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name} must be a table")
+        sections[name] = build_section(name, cls, table)
+    env = _parse_env(raw.get("env", {}))
+    config = RunConfig(env=env, **sections)
+    _fit_to_task(config, raw.get("neat", {}))
+    _check_consistency(config)
+    return config
+
+
+def _fit_to_task(config: RunConfig, neat_table: dict[str, Any]) -> None:
+    """Take the network's input and output counts from the task; an explicit different value is an error."""
+    from envs.registry import make
+
+    task = make(config.env.id, **config.env.kwargs)
+    for key, value in (("num_inputs", task.num_inputs), ("num_outputs", task.num_outputs)):
+        if key in neat_table and neat_table[key] != value:
+            raise ConfigError(f"neat.{key} = {neat_table[key]} does not match env {config.env.id!r}, which has {value}")
+        setattr(config.neat, key, value)
+
+
+def build_section(name: str, cls: type, table: dict[str, Any]) -> Any:
+    """Validate a TOML table against a dataclass declared with `param` fields and build it."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")}
+    if unknown := sorted(set(table) - set(fields)):
+        raise ConfigError(f"unknown key {name}.{unknown[0]}")
+    hints = typing.get_type_hints(cls)
+    values = {key: _check_value(f"{name}.{key}", value, hints[key], fields[key].metadata)
+              for key, value in table.items()}
+    return cls(**values)
+
+
+def _check_value(where: str, value: Any, hint: Any, meta: Any) -> Any:
+    value = _check_type(where, value, hint)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if meta.get("ge") is not None and not value >= meta["ge"]:
+            raise ConfigError(f"{where} must be >= {meta['ge']}, got {value}")
+        if meta.get("gt") is not None and not value > meta["gt"]:
+            raise ConfigError(f"{where} must be > {meta['gt']}, got {value}")
+        if meta.get("le") is not None and not value <= meta["le"]:
+            raise ConfigError(f"{where} must be <= {meta['le']}, got {value}")
+    if meta.get("choices") is not None and value not in meta["choices"]:
+        raise ConfigError(f"{where} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
+    if meta.get("each_in") is not None:
+        if bad := [v for v in value if v not in meta["each_in"]]:
+            raise ConfigError(f"{where}: unknown value {bad[0]!r} (allowed: {', '.join(meta['each_in'])})")
+    return value
+
+
+def _check_type(where: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif hint is str:
+        ok = isinstance(value, str)
+    elif origin is list:
+        (item,) = typing.get_args(hint)
+        ok = isinstance(value, list)
+        value = [_check_type(f"{where}[{i}]", v, item) for i, v in enumerate(value)] if ok else value
+    else:
+        ok = True
+    if not ok:
+        name = f"list of {typing.get_args(hint)[0].__name__}" if origin is list else hint.__name__
+        raise ConfigError(f"{where} must be a {name}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _parse_env(table: Any) -> EnvSection:
+    if not isinstance(table, dict):
+        raise ConfigError("env must be a table")
+    env_id = table.get("id", "xor")
+    if not isinstance(env_id, str):
+        raise ConfigError(f"env.id must be a str, got {env_id!r}")
+    try:
+        cls = task_class(env_id)
+    except UnknownEnvError as exc:
+        raise ConfigError(str(exc)) from None
+    kwargs = {k: v for k, v in table.items() if k != "id"}
+    section = build_section("env", cls, kwargs)
+    return EnvSection(id=env_id, kwargs={k: getattr(section, k) for k in kwargs})
+
+
+def _check_consistency(config: RunConfig) -> None:
+    neat = config.neat
+    for lo, hi in (("weight_min", "weight_max"), ("bias_min", "bias_max"), ("response_min", "response_max")):
+        if getattr(neat, lo) > getattr(neat, hi):
+            raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
+    if config.reproduction.min_species_size > config.population.size:
+        raise ConfigError("reproduction.min_species_size must not exceed population.size")
+
+
+def _as_dict(section: Any) -> dict[str, Any]:
+    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.init}

@@ -1,0 +1,48 @@
+"""The module-level evaluation function shipped to executors: (payload, seed) -> EvalResult as a dict.
+
+A payload is {"genome": genome document, "task": {"id": env id, "kwargs": {...}}}. Tasks are built once per
+process and reused, so expensive environments stay alive between evaluations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from envs.registry import make
+from envs.task import EvalResult, Task
+from genomes.neat_genome import NeatGenome
+
+
+@lru_cache(maxsize=8)
+def _task(spec_json: str) -> Task:
+    spec = json.loads(spec_json)
+    return make(spec["id"], **spec["kwargs"])
+
+
+def task_for(spec: dict[str, Any]) -> Task:
+    return _task(json.dumps(spec, sort_keys=True))
+
+
+def evaluate_genome(payload: dict[str, Any], seed: int) -> dict[str, Any]:
+    task = task_for(payload["task"])
+    network = NeatGenome.from_dict(payload["genome"], validate=False).phenotype()  # the run's own genomes
+    result = task.evaluate(network, np.random.default_rng(seed))
+    if not math.isfinite(result.fitness):
+        raise ValueError(f"task {payload['task']['id']!r} returned a non-finite fitness {result.fitness}")
+    return result.to_dict()
+
+
+def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:
+    task = task_for(payload["task"])
+    network = NeatGenome.from_dict(payload["genome"]).phenotype()
+    return task.verify(network, np.random.default_rng(seed))
+
+
+def evaluation_seed(run_seed: int, generation: int, genome_id: int) -> int:
+    """The seed of one evaluation: a function of the run seed and the genome, never of the worker."""
+    return int(np.random.SeedSequence([run_seed, 1000, generation, genome_id]).generate_state(1)[0])

@@ -1,0 +1,37 @@
+"""Executors map an evaluation function over genome payloads. Serial and Ray executors return identical results:
+the function is pure and every payload carries its own seed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+EvalFn = Callable[[dict[str, Any], int], dict[str, Any]]
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialExecutor:
+    """Evaluates in the calling process, in order."""
+
+    name = "serial"
+    workers = 0
+
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
+        return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
+
+    def close(self) -> None:
+        pass
+
+
+def make_executor(workers: int, address: str = "") -> Executor:
+    if workers == 0 and not address:
+        return SerialExecutor()
+    raise NotImplementedError("the Ray executor is not available yet; use --workers 0")

@@ -1,0 +1,209 @@
+"""NEAT as an ask/tell strategy over explicit state (Stanley & Miikkulainen 2002).
+
+`tell` speciates the evaluated population, records species progress and steers the compatibility threshold;
+`ask` breeds the next population from those species. Every random draw comes from a generator derived from
+(seed, generation, purpose), and the state round-trips through JSON, so a resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from evolve.reproduction import allocate_offspring, breed_species, surviving_species
+from evolve.species import Species, speciate, steer_threshold
+from evolve.strategy import Metrics, generation_rng
+from genomes.base import MutationContext
+from genomes.innovation import InnovationTracker
+from genomes.neat_config import NeatGenomeConfig
+from genomes.neat_genome import NeatGenome
+
+STATE_VERSION = 1
+STREAM_INIT, STREAM_BREED = 0, 1
+
+
+@dataclass
+class NeatState:
+    seed: int
+    generation: int  # generations told so far; the population in `genomes` belongs to this generation
+    genomes: dict[int, NeatGenome]
+    fitness: dict[int, float] | None  # None until the current population has been told
+    parents: dict[int, list[int]]
+    species: list[Species]
+    threshold: float
+    innovations: InnovationTracker
+    next_genome_id: int
+    next_species_key: int
+    best: dict[str, Any] | None = None  # {"id", "generation", "fitness", "genome"} of the best genome so far
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NeatStrategy:
+    def __init__(
+        self,
+        genome_config: NeatGenomeConfig,
+        species_config: SpeciesConfig,
+        reproduction_config: ReproductionConfig,
+        population_size: int,
+    ) -> None:
+        self.genome_config = genome_config
+        self.species_config = species_config
+        self.reproduction_config = reproduction_config
+        self.population_size = population_size
+
+    # -- ask/tell -------------------------------------------------------------------------------------------------
+    def init(self, seed: int) -> NeatState:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM_INIT]))
+        ctx = MutationContext(self.genome_config, InnovationTracker())
+        genomes = {i: NeatGenome.initial(self.genome_config, rng, ctx) for i in range(self.population_size)}
+        return NeatState(
+            seed=seed,
+            generation=0,
+            genomes=genomes,
+            fitness=None,
+            parents={i: [] for i in genomes},
+            species=[],
+            threshold=self.species_config.compatibility_threshold,
+            innovations=ctx.innovations,
+            next_genome_id=len(genomes),
+            next_species_key=0,
+        )
+
+    def ask(self, state: NeatState) -> tuple[list[NeatGenome], NeatState]:
+        if state.fitness is None:
+            return list(state.genomes.values()), state
+        return self._breed(state)
+
+    def genome_ids(self, state: NeatState) -> list[int]:
+        return list(state.genomes)
+
+    def tell(self, state: NeatState, genomes: list[NeatGenome], fitness: np.ndarray) -> tuple[NeatState, Metrics]:
+        ids = list(state.genomes)
+        if len(fitness) != len(ids):
+            raise ValueError(f"told {len(fitness)} fitness values for a population of {len(ids)}")
+        fit = {gid: float(f) for gid, f in zip(ids, np.asarray(fitness, dtype=np.float64))}
+        species = copy.copy(state.species)
+        species, next_key = speciate(
+            [copy.copy(s) for s in species], state.genomes, state.threshold, self.genome_config,
+            state.generation, state.next_species_key,
+        )
+        for s in species:
+            s.fitness = max(fit[g] for g in s.members)
+            if s.fitness > s.best_fitness:
+                s.best_fitness, s.last_improved = s.fitness, state.generation
+        best_id = max(ids, key=lambda g: (fit[g], -g))
+        best = state.best
+        if best is None or fit[best_id] > best["fitness"]:
+            best = {
+                "id": best_id,
+                "generation": state.generation,
+                "fitness": fit[best_id],
+                "genome": state.genomes[best_id],
+                "parents": state.parents.get(best_id, []),
+            }
+        threshold = steer_threshold(
+            state.threshold, len(species), self.species_config.target_species,
+            self.species_config.threshold_step, self.species_config.threshold_min,
+        )
+        champion = state.genomes[best_id]
+        values = np.array(list(fit.values()))
+        metrics: Metrics = {
+            "generation": state.generation,
+            "evaluations": len(ids),
+            "best_fitness": fit[best_id],
+            "mean_fitness": float(values.mean()),
+            "std_fitness": float(values.std()),
+            "n_species": len(species),
+            "compatibility_threshold": state.threshold,
+            "best_hidden": len(champion.hidden_keys),
+            "best_connections": champion.num_enabled(),
+            "mean_hidden": float(np.mean([len(g.hidden_keys) for g in state.genomes.values()])),
+            "best_id": best_id,
+        }
+        new_state = copy.copy(state)
+        new_state.fitness, new_state.species, new_state.next_species_key = fit, species, next_key
+        new_state.threshold, new_state.best = threshold, best
+        new_state.generation = state.generation + 1
+        return new_state, metrics
+
+    # -- breeding -------------------------------------------------------------------------------------------------
+    def _breed(self, state: NeatState) -> tuple[list[NeatGenome], NeatState]:
+        rng = generation_rng(state.seed, state.generation, STREAM_BREED)
+        innovations = InnovationTracker.from_dict(state.innovations.to_dict())
+        ctx = MutationContext(self.genome_config, innovations)
+        fit = state.fitness
+        assert fit is not None
+        alive = surviving_species(state.species, state.generation, self.species_config)
+        counts = allocate_offspring(
+            alive, fit, self.population_size, self.reproduction_config.min_species_size
+        )
+        genomes: dict[int, NeatGenome] = {}
+        parents: dict[int, list[int]] = {}
+        next_id = state.next_genome_id
+        parent_pool = {s.key: sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive}
+        for s, spawn in zip(alive, counts):
+            foreign = [g for key, pool in parent_pool.items() if key != s.key for g in pool[:2]]
+            elites, pairs = breed_species(rng, s.members, fit, spawn, self.reproduction_config, foreign)
+            for gid in elites:
+                genomes[next_id], parents[next_id] = state.genomes[gid], [gid]
+                next_id += 1
+            for first, second in pairs:
+                if second is None or second == first:
+                    child = state.genomes[first].mutate(rng, ctx)
+                    parents[next_id] = [first]
+                else:
+                    if fit[second] > fit[first]:
+                        first, second = second, first
+                    equal = fit[first] == fit[second]
+                    child = state.genomes[first].crossover(state.genomes[second], rng, ctx, equal=equal)
+                    child = child.mutate(rng, ctx)
+                    parents[next_id] = [first, second]
+                genomes[next_id] = child
+                next_id += 1
+        new_state = copy.copy(state)
+        new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None
+        new_state.innovations, new_state.next_genome_id = innovations, next_id
+        return list(genomes.values()), new_state
+
+    # -- serialization --------------------------------------------------------------------------------------------
+    def state_to_dict(self, state: NeatState) -> dict[str, Any]:
+        best = state.best
+        return {
+            "strategy": "neat",
+            "version": STATE_VERSION,
+            "seed": state.seed,
+            "generation": state.generation,
+            "genomes": [[gid, g.to_dict()] for gid, g in state.genomes.items()],
+            "fitness": None if state.fitness is None else [[gid, f] for gid, f in state.fitness.items()],
+            "parents": [[gid, p] for gid, p in state.parents.items()],
+            "species": [s.to_dict() for s in state.species],
+            "threshold": state.threshold,
+            "innovations": state.innovations.to_dict(),
+            "next_genome_id": state.next_genome_id,
+            "next_species_key": state.next_species_key,
+            "best": None if best is None else {**best, "genome": best["genome"].to_dict()},
+            "extra": state.extra,
+        }
+
+    def state_from_dict(self, data: dict[str, Any]) -> NeatState:
+        if data.get("strategy") != "neat" or data.get("version") != STATE_VERSION:
+            raise ValueError(f"not a NEAT state of version {STATE_VERSION}")
+        best = data["best"]
+        return NeatState(
+            seed=int(data["seed"]),
+            generation=int(data["generation"]),
+            genomes={int(gid): NeatGenome.from_dict(g) for gid, g in data["genomes"]},
+            fitness=None if data["fitness"] is None else {int(gid): float(f) for gid, f in data["fitness"]},
+            parents={int(gid): [int(p) for p in ps] for gid, ps in data["parents"]},
+            species=[Species.from_dict(s) for s in data["species"]],
+            threshold=float(data["threshold"]),
+            innovations=InnovationTracker.from_dict(data["innovations"]),
+            next_genome_id=int(data["next_genome_id"]),
+            next_species_key=int(data["next_species_key"]),
+            best=None if best is None else {**best, "genome": NeatGenome.from_dict(best["genome"])},
+            extra=dict(data.get("extra", {})),
+        )

@@ -1,0 +1,70 @@
+"""NEAT reproduction: stagnation, offspring allocation by shared fitness, elitism and breeding within species."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from evolve.species import Species
+
+
+def surviving_species(species: list[Species], generation: int, config: SpeciesConfig) -> list[Species]:
+    """Species that improved within `max_stagnation` generations, plus the `species_elitism` best regardless."""
+    ranked = sorted(species, key=lambda s: (-s.fitness, s.key))
+    protected = {s.key for s in ranked[: config.species_elitism]}
+    alive = [s for s in species if s.key in protected or generation - s.last_improved < config.max_stagnation]
+    return alive or ranked[:1]
+
+
+def allocate_offspring(
+    species: list[Species], fitness: dict[int, float], population_size: int, min_size: int
+) -> list[int]:
+    """Offspring per species proportional to its explicitly shared fitness (mean member fitness shifted so the
+    worst genome scores 0), at least `min_size` each, summing exactly to population_size (largest remainder)."""
+    values = np.array([fitness[g] for s in species for g in s.members])
+    floor = values.min()
+    shares = np.array([np.mean([fitness[g] - floor for g in s.members]) for s in species])
+    if shares.sum() <= 0:
+        shares = np.ones(len(species))
+    n = len(species)
+    guaranteed = min(min_size, population_size // n)
+    spare = population_size - guaranteed * n
+    exact = spare * shares / shares.sum()
+    counts = np.floor(exact).astype(int)
+    remainder = spare - counts.sum()
+    order = np.lexsort((np.arange(n), -(exact - counts)))  # largest fractional part first, ties by position
+    counts[order[:remainder]] += 1
+    return (counts + guaranteed).tolist()
+
+
+def breed_species(
+    rng: np.random.Generator,
+    members: list[int],
+    fitness: dict[int, float],
+    spawn: int,
+    config: ReproductionConfig,
+    foreign_parents: list[int],
+) -> tuple[list[int], list[tuple[int, int | None]]]:
+    """Plan one species' offspring: ids copied as elites, then (parent, second parent or None) pairs.
+
+    Parents are the top `survival_threshold` fraction (at least two where the species has two); a second parent
+    comes from another species with probability `interspecies_crossover_rate`.
+    """
+    ranked = sorted(members, key=lambda g: (-fitness[g], g))
+    n_elite = min(config.elitism, spawn) if len(ranked) >= config.elitism_min_species_size else 0
+    elites = ranked[:n_elite]
+    n_parents = max(math.ceil(config.survival_threshold * len(ranked)), min(2, len(ranked)))
+    parents = ranked[:n_parents]
+    pairs: list[tuple[int, int | None]] = []
+    for _ in range(spawn - n_elite):
+        first = parents[rng.integers(len(parents))]
+        second: int | None = None
+        if rng.random() < config.crossover_rate:
+            if foreign_parents and rng.random() < config.interspecies_crossover_rate:
+                second = foreign_parents[rng.integers(len(foreign_parents))]
+            else:
+                second = parents[rng.integers(len(parents))]
+        pairs.append((first, second))
+    return elites, pairs

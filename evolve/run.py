@@ -1,0 +1,184 @@
+"""The run loop: ask -> evaluate through an executor -> tell -> report -> checkpoint, resumable bit for bit.
+
+A run directory holds config.toml (resolved), metrics.jsonl, checkpoints/, best.json and summary.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_json_atomic
+from evolve.config import RunConfig
+from evolve.evaluation import evaluate_genome, evaluation_seed, verify_genome
+from evolve.executor import Executor
+from evolve.neat_strategy import NeatState, NeatStrategy
+from evolve.reporting import MetricsLog, Progress
+from evolve.strategy import generation_rng
+
+log = logging.getLogger(__name__)
+STREAM_VERIFY = 2
+
+
+@dataclass
+class RunProgress:
+    """Counters a checkpoint carries besides the strategy state."""
+
+    evaluations: int = 0
+    wall_seconds: float = 0.0
+    solved: bool = False
+    solved_generation: int | None = None
+    evaluations_to_solve: int | None = None
+    verify_metrics: dict[str, Any] = field(default_factory=dict)
+    champion_metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def build_strategy(config: RunConfig) -> NeatStrategy:
+    return NeatStrategy(config.neat, config.species, config.reproduction, config.population.size)
+
+
+def task_spec(config: RunConfig) -> dict[str, Any]:
+    return {"id": config.env.id, "kwargs": dict(config.env.kwargs)}
+
+
+def start_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str, Any]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text(config.to_toml())
+    (run_dir / "metrics.jsonl").write_text("")
+    strategy = build_strategy(config)
+    state = strategy.init(config.run.seed)
+    return _loop(config, run_dir, executor, strategy, state, RunProgress())
+
+
+def resume_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str, Any]:
+    path = latest_checkpoint(run_dir)
+    strategy = build_strategy(config)
+    if path is None:
+        state, progress = strategy.init(config.run.seed), RunProgress()
+        (run_dir / "metrics.jsonl").write_text("")
+    else:
+        data = load_checkpoint(path)
+        state = strategy.state_from_dict(data["state"])
+        progress = RunProgress(**data["run"])
+        MetricsLog(run_dir / "metrics.jsonl").truncate(state.generation)
+    return _loop(config, run_dir, executor, strategy, state, progress)
+
+
+def _loop(
+    config: RunConfig,
+    run_dir: Path,
+    executor: Executor,
+    strategy: NeatStrategy,
+    state: NeatState,
+    progress: RunProgress,
+) -> dict[str, Any]:
+    metrics_log = MetricsLog(run_dir / "metrics.jsonl")
+    spec = task_spec(config)
+    total = config.run.generations
+    bar = Progress(total, state.generation, config.run.progress)
+    try:
+        while state.generation < total and not (progress.solved and config.run.stop_on_solve):
+            started = time.perf_counter()
+            genomes, state = strategy.ask(state)
+            ids = strategy.genome_ids(state)
+            generation = state.generation
+            payloads = [{"genome": g.to_dict(), "task": spec} for g in genomes]
+            seeds = [evaluation_seed(config.run.seed, generation, gid) for gid in ids]
+            results = executor.map(evaluate_genome, payloads, seeds)
+            fitness = np.array([r["fitness"] for r in results])
+            state, metrics = strategy.tell(state, genomes, fitness)
+            progress.evaluations += len(genomes)
+            champion = int(np.argmax(fitness))
+            metrics.update(results[champion]["metrics"])
+            _check_solved(config, spec, progress, generation, payloads, results)
+            progress.wall_seconds += time.perf_counter() - started
+            metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
+            if state.best is not None and state.best["generation"] == generation:
+                progress.champion_metrics = results[ids.index(state.best["id"])]["metrics"]
+                _write_best(run_dir, config, state, progress)
+            metrics_log.append(metrics)
+            save_checkpoint(
+                run_dir, state.generation, strategy.state_to_dict(state), progress.to_dict(),
+                config.run.keep_checkpoints,
+            )
+            bar.update(metrics)
+    finally:
+        bar.close()
+    summary = _summary(config, state, progress, executor)
+    write_json_atomic(run_dir / "summary.json", summary)
+    return summary
+
+
+def _check_solved(
+    config: RunConfig,
+    spec: dict[str, Any],
+    progress: RunProgress,
+    generation: int,
+    payloads: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+) -> None:
+    """Verify the best candidate whose evaluation met the goal; the run is solved when it passes."""
+    if progress.solved:
+        return
+    candidates = [i for i, r in enumerate(results) if r["solved"]]
+    if not candidates:
+        return
+    best = max(candidates, key=lambda i: (results[i]["fitness"], -i))
+    rng_seed = int(generation_rng(config.run.seed, generation, STREAM_VERIFY).integers(2**31))
+    verdict = verify_genome({**payloads[best], "task": spec}, rng_seed)
+    progress.verify_metrics = {"generation": generation, **verdict.metrics}
+    if verdict.solved:
+        progress.solved, progress.solved_generation = True, generation
+        progress.evaluations_to_solve = progress.evaluations
+        log.info("solved at generation %d after %d evaluations", generation, progress.evaluations)
+
+
+def _write_best(run_dir: Path, config: RunConfig, state: NeatState, progress: RunProgress) -> None:
+    best = state.best
+    assert best is not None
+    write_json_atomic(
+        run_dir / "best.json",
+        {
+            "schema": "evolve-best",
+            "version": 1,
+            "fitness": best["fitness"],
+            "generation": best["generation"],
+            "genome_id": best["id"],
+            "parents": best["parents"],
+            "env": config.env.id,
+            "seed": config.run.seed,
+            "metrics": progress.champion_metrics,
+            "genome": best["genome"].to_dict(),
+        },
+    )
+
+
+def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executor: Executor) -> dict[str, Any]:
+    best = state.best
+    genome = best["genome"] if best else None
+    return {
+        "solved": progress.solved,
+        "generations": state.generation,
+        "evaluations": progress.evaluations,
+        "best_fitness": best["fitness"] if best else None,
+        "wall_seconds": progress.wall_seconds,
+        "seed": config.run.seed,
+        "env": config.env.id,
+        "population_size": config.population.size,
+        "executor": executor.name,
+        "workers": executor.workers,
+        "solved_generation": progress.solved_generation,
+        "evaluations_to_solve": progress.evaluations_to_solve,
+        "verify": progress.verify_metrics,
+        "best_hidden_nodes": len(genome.hidden_keys) if genome else None,
+        "best_enabled_connections": genome.num_enabled() if genome else None,
+        "best_metrics": progress.champion_metrics,
+    }

@@ -1,0 +1,106 @@
+"""Speciation: grouping genomes by compatibility distance to each species' representative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genomes.neat_alignment import PopulationIndex
+from genomes.neat_config import NeatGenomeConfig
+from genomes.neat_genome import NeatGenome
+
+
+@dataclass
+class Species:
+    key: int
+    created: int
+    representative: NeatGenome
+    members: list[int] = field(default_factory=list)  # genome ids of the current population
+    best_fitness: float = float("-inf")  # best member fitness ever seen
+    last_improved: int = 0
+    fitness: float = float("-inf")  # best member fitness of the current population
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "created": self.created,
+            "representative": self.representative.to_dict(),
+            "members": list(self.members),
+            "best_fitness": _json_float(self.best_fitness),
+            "last_improved": self.last_improved,
+            "fitness": _json_float(self.fitness),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Species:
+        return cls(
+            key=int(data["key"]),
+            created=int(data["created"]),
+            representative=NeatGenome.from_dict(data["representative"]),
+            members=[int(m) for m in data["members"]],
+            best_fitness=_float(data["best_fitness"]),
+            last_improved=int(data["last_improved"]),
+            fitness=_float(data["fitness"]),
+        )
+
+
+def speciate(
+    species: list[Species],
+    genomes: dict[int, NeatGenome],
+    threshold: float,
+    config: NeatGenomeConfig,
+    generation: int,
+    next_key: int,
+) -> tuple[list[Species], int]:
+    """Assign every genome to a species; returns the non-empty species and the next free species key.
+
+    Each existing species first takes as its new representative the unassigned genome closest to its old one
+    (as neat-python does); every other genome, in id order, joins the species with the closest representative
+    within the threshold, or founds a new species. Distances are computed one representative against the whole
+    population at a time.
+    """
+    ids = list(genomes)
+    index = PopulationIndex([genomes[g] for g in ids])
+    unassigned = np.ones(len(ids), dtype=bool)
+    survivors: list[Species] = []
+    for s in species:
+        if not unassigned.any():
+            break
+        j = int(np.argmin(np.where(unassigned, index.distances(s.representative, config), np.inf)))
+        unassigned[j] = False
+        s.representative, s.members = genomes[ids[j]], [ids[j]]
+        survivors.append(s)
+    rows = [index.distances(s.representative, config) for s in survivors]
+    for j in np.flatnonzero(unassigned).tolist():
+        column = np.array([row[j] for row in rows])
+        k = int(np.argmin(column)) if len(column) else -1
+        if k >= 0 and column[k] < threshold:
+            survivors[k].members.append(ids[j])
+            continue
+        founder = Species(key=next_key, created=generation, representative=genomes[ids[j]], last_improved=generation)
+        founder.members.append(ids[j])
+        next_key += 1
+        survivors.append(founder)
+        rows.append(index.distances(founder.representative, config))
+    return survivors, next_key
+
+
+def steer_threshold(threshold: float, n_species: int, target: int, step: float, minimum: float) -> float:
+    """Move the compatibility threshold one step toward producing `target` species (0 leaves it fixed)."""
+    if target <= 0:
+        return threshold
+    if n_species < target:
+        threshold -= step
+    elif n_species > target:
+        threshold += step
+    return max(threshold, minimum)
+
+
+def _json_float(x: float) -> float | None:
+    return None if x == float("-inf") else float(x)
+
+
+def _float(x: float | None) -> float:
+    return float("-inf") if x is None else float(x)
