@@ -117,12 +117,15 @@ def delete_node(genome: NeatGenome, rng: np.random.Generator, ctx: MutationConte
 
 
 def prune_dangling(genome: NeatGenome) -> NeatGenome:
-    """Drop hidden nodes with no outgoing connection gene (they can never reach an output), repeatedly."""
+    """Drop hidden nodes a deletion left hanging: no incoming or no outgoing connection gene (self-loops aside),
+    repeated until none is left."""
     nodes, conns = genome.nodes, genome.connections
     while True:
         hidden = nodes.key >= genome.num_outputs
-        has_out = np.isin(nodes.key, conns.source[conns.source != conns.target])
-        dangling = hidden & ~has_out
+        proper = conns.source != conns.target
+        has_out = np.isin(nodes.key, conns.source[proper])
+        has_in = np.isin(nodes.key, conns.target[proper])
+        dangling = hidden & ~(has_out & has_in)
         if not dangling.any():
             return genome.with_genes(nodes=nodes, connections=conns)
         dead = nodes.key[dangling]

@@ -1,0 +1,116 @@
+"""Speciation, offspring allocation, stagnation and threshold steering."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from evolve.neat_strategy import NeatStrategy
+from evolve.reproduction import allocate_offspring, breed_species, surviving_species
+from evolve.species import Species, speciate, steer_threshold
+from genomes.base import MutationContext
+from genomes.innovation import InnovationTracker
+from genomes.neat_genome import NeatGenome
+from tests.neat_helpers import busy_config, grow
+
+
+def _species(key, members, fitness=0.0, last_improved=0):
+    config = busy_config()
+    genome = NeatGenome.initial(config, np.random.default_rng(key), MutationContext(config, InnovationTracker()))
+    return Species(key=key, created=0, representative=genome, members=members, fitness=fitness,
+                   best_fitness=fitness, last_improved=last_improved)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=12),
+    pop=st.integers(2, 400),
+    min_size=st.integers(1, 5),
+    seed=st.integers(0, 1000),
+)
+def test_allocation_sums_to_population_and_respects_minimum(sizes, pop, min_size, seed):
+    rng = np.random.default_rng(seed)
+    species, fitness, gid = [], {}, 0
+    for key, n in enumerate(sizes):
+        members = list(range(gid, gid + n))
+        gid += n
+        fitness.update({g: float(rng.normal()) for g in members})
+        species.append(_species(key, members))
+    counts = allocate_offspring(species, fitness, pop, min_size)
+    assert sum(counts) == pop
+    assert min(counts) >= min(min_size, pop // len(species))
+
+
+def test_allocation_follows_shared_fitness():
+    # Species 0: two genomes of fitness 10; species 1: eight genomes of fitness 10; species 2: one genome of 0.
+    fitness = {0: 10.0, 1: 10.0, **{g: 10.0 for g in range(2, 10)}, 10: 0.0}
+    species = [_species(0, [0, 1]), _species(1, list(range(2, 10))), _species(2, [10])]
+    counts = allocate_offspring(species, fitness, 100, 1)
+    # Explicit fitness sharing: a species' share is its mean (shifted) fitness, independent of its size.
+    assert counts[0] == counts[1] or abs(counts[0] - counts[1]) <= 1
+    assert counts[2] == 1
+
+
+def test_stagnant_species_are_dropped_but_the_best_are_kept():
+    config = SpeciesConfig(max_stagnation=5, species_elitism=1)
+    fresh = _species(0, [0], fitness=1.0, last_improved=18)
+    stale_best = _species(1, [1], fitness=9.0, last_improved=2)
+    stale = _species(2, [2], fitness=3.0, last_improved=2)
+    alive = surviving_species([fresh, stale_best, stale], generation=20, config=config)
+    assert [s.key for s in alive] == [0, 1]
+
+
+def test_elites_are_copied_only_in_large_enough_species():
+    config = ReproductionConfig(elitism=2, elitism_min_species_size=5, survival_threshold=0.4)
+    fitness = {g: float(g) for g in range(10)}
+    elites, pairs = breed_species(np.random.default_rng(0), list(range(10)), fitness, 8, config, [])
+    assert elites == [9, 8]
+    assert len(pairs) == 6
+    assert {p for pair in pairs for p in pair if p is not None} <= {9, 8, 7, 6}
+    small, _ = breed_species(np.random.default_rng(0), [1, 2, 3], fitness, 3, config, [])
+    assert small == []
+
+
+def test_speciation_groups_by_distance_and_founds_new_species():
+    config = busy_config()
+    ctx = MutationContext(config, InnovationTracker())
+    base = grow(config, 0, 3, ctx)
+    far = grow(config, 1, 40, ctx)
+    genomes = {0: base, 1: base, 2: far, 3: far}
+    species, next_key = speciate([], genomes, threshold=0.5, config=config, generation=0, next_key=0)
+    assert sorted(sorted(s.members) for s in species) == [[0, 1], [2, 3]]
+    assert next_key == 2
+    # The next generation keeps the species keys by matching representatives.
+    again, next_key2 = speciate(species, {10: far, 11: base}, 0.5, config, 1, next_key)
+    assert {s.key: s.members for s in again} == {s.key: [10 if s.representative is far else 11] for s in species}
+    assert next_key2 == 2
+
+
+def test_threshold_steers_toward_target():
+    assert steer_threshold(3.0, 2, 10, 0.3, 0.3) == 2.7
+    assert steer_threshold(3.0, 20, 10, 0.3, 0.3) == 3.3
+    assert steer_threshold(3.0, 10, 10, 0.3, 0.3) == 3.0
+    assert steer_threshold(0.4, 1, 10, 0.3, 0.3) == 0.3
+    assert steer_threshold(3.0, 1, 0, 0.3, 0.3) == 3.0
+
+
+def test_strategy_population_size_is_constant_and_state_round_trips():
+    import json
+
+    config = busy_config(num_inputs=2, num_outputs=1)
+    strategy = NeatStrategy(config, SpeciesConfig(target_species=4), ReproductionConfig(), population_size=37)
+    state = strategy.init(seed=7)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        genomes, state = strategy.ask(state)
+        assert len(genomes) == 37
+        state, metrics = strategy.tell(state, genomes, rng.random(len(genomes)))
+        assert metrics["n_species"] >= 1
+        document = json.loads(json.dumps(strategy.state_to_dict(state)))
+        restored = strategy.state_from_dict(document)
+        assert strategy.state_to_dict(restored) == document
+    next_a, _ = strategy.ask(state)
+    next_b, _ = strategy.ask(restored)
+    assert [g.to_dict() for g in next_a] == [g.to_dict() for g in next_b]
