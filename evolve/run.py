@@ -20,6 +20,7 @@ from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
+from genomes.neat_genome import NeatGenome
 
 log = logging.getLogger(__name__)
 STREAM_VERIFY = 2
@@ -35,6 +36,7 @@ class RunProgress:
     solved_generation: int | None = None
     evaluations_to_solve: int | None = None
     verify_metrics: dict[str, Any] = field(default_factory=dict)
+    solution: dict[str, Any] = field(default_factory=dict)  # size of the verified solution network
     champion_metrics: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +138,8 @@ def _check_solved(
     verdict = verify_genome({**payloads[best], "task": spec}, rng_seed)
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
     if verdict.solved:
+        genome = NeatGenome.from_dict(payloads[best]["genome"], validate=False)
+        progress.solution = {"hidden_nodes": len(genome.hidden_keys), "enabled_connections": genome.num_enabled()}
         progress.solved, progress.solved_generation = True, generation
         progress.evaluations_to_solve = progress.evaluations
         log.info("solved at generation %d after %d evaluations", generation, progress.evaluations)
@@ -178,6 +182,7 @@ def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executo
         "solved_generation": progress.solved_generation,
         "evaluations_to_solve": progress.evaluations_to_solve,
         "verify": progress.verify_metrics,
+        "solution": progress.solution,
         "best_hidden_nodes": len(genome.hidden_keys) if genome else None,
         "best_enabled_connections": genome.num_enabled() if genome else None,
         "best_metrics": progress.champion_metrics,
