@@ -1,0 +1,261 @@
+"""Benchmark our NEAT engine against neat-python on the same tasks, in one process, on one machine.
+
+    /work/venv/bin/python benchmarks/vs_neat_python.py [--tasks xor,cartpole] [--seeds N] [--first-seed 0] [--json]
+
+--seeds defaults to 20 (XOR) / 10 (CartPole); generation caps 300 / 100. Runs are sequential and serial, the two
+engines alternating per seed. Wall time is taken around each whole run (for ours it includes the checkpoints and
+metrics it always writes). Per task and engine: solved count, mean evaluations to solve, wall per solved run
+(total wall / solved), genomes evaluated per second (total evaluations / total wall); ratios
+<task>_speedup_wall_per_solved = neat-python / ours, <task>_speedup_genomes_per_s = ours / neat-python (> 1: ours
+is faster). With --json the last line is one JSON object.
+
+neat-python mirrors configs/xor.toml and configs/cartpole.toml where its parameters allow (population 150,
+full_direct, feed-forward, our steep sigmoid 4.9 / plain tanh registered as custom activations, same mutation
+rates, c1 = c2 = 1.0, c3 = 0.4, threshold 3.0, elitism 1, survival 0.2, stagnation 15, species_elitism 2, species
+fitness max). Left different: neat-python always normalises distance by genome size and always crosses over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium
+import neat
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evolve.config import load_config  # noqa: E402
+from evolve.evaluation import evaluation_seed  # noqa: E402
+from evolve.executor import SerialExecutor  # noqa: E402
+from evolve.run import start_run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = {  # name: (our config, generation cap, default seeds, inputs, outputs, activation, conn_add, node_add)
+    "xor": ("configs/xor.toml", 300, 20, 2, 1, "steep_sigmoid", 0.05, 0.03),
+    "cartpole": ("configs/cartpole.toml", 100, 10, 4, 2, "plain_tanh", 0.2, 0.1),
+}
+CARTPOLE_EPISODES, CARTPOLE_SOLVE = 5, 475.0
+XOR_INPUTS = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+XOR_TARGETS = [0.0, 1.0, 1.0, 0.0]
+
+NEAT_PYTHON_INI = """
+[NEAT]
+pop_size = 150
+fitness_criterion = max
+fitness_threshold = 1e30
+no_fitness_termination = True
+reset_on_extinction = False
+
+[DefaultGenome]
+num_inputs = {inputs}
+num_outputs = {outputs}
+num_hidden = 0
+feed_forward = True
+initial_connection = full_direct
+compatibility_disjoint_coefficient = 1.0
+compatibility_weight_coefficient = 0.4
+conn_add_prob = {conn_add}
+conn_delete_prob = 0.0
+node_add_prob = {node_add}
+node_delete_prob = 0.0
+activation_default = {activation}
+activation_options = {activation}
+activation_mutate_rate = 0.0
+aggregation_default = sum
+aggregation_options = sum
+aggregation_mutate_rate = 0.0
+{float_genes}
+enabled_default = True
+# ours flips enabled with p = 0.01; neat-python re-draws it at random with this rate, so 0.02 flips 1%
+enabled_mutate_rate = 0.02
+
+[DefaultSpeciesSet]
+compatibility_threshold = 3.0
+
+[DefaultStagnation]
+species_fitness_func = max
+max_stagnation = 15
+species_elitism = 2
+
+[DefaultReproduction]
+elitism = 1
+survival_threshold = 0.2
+min_species_size = 2
+"""
+
+
+FLOAT_GENES = {  # name: (init mean, init stdev, mutate rate, replace rate, mutate power), range [-30, 30]
+    "bias": (0.0, 1.0, 0.7, 0.1, 0.5), "response": (1.0, 0.0, 0.0, 0.0, 0.0), "weight": (0.0, 1.0, 0.8, 0.1, 0.5),
+}
+
+
+class Solved(Exception):
+    """Raised by a neat-python fitness function after a generation in which some genome solved the task."""
+
+
+def _steep_sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, 4.9 * z))))
+
+
+def _plain_tanh(z: float) -> float:
+    return math.tanh(z)
+
+
+def neat_python_config(task: str) -> neat.Config:
+    _, _, _, inputs, outputs, activation, conn_add, node_add = TASKS[task]
+    float_genes = "\n".join(
+        f"{name}_init_mean = {m}\n{name}_init_stdev = {sd}\n{name}_mutate_rate = {rate}\n{name}_replace_rate = {rep}\n"
+        f"{name}_mutate_power = {power}\n{name}_max_value = 30.0\n{name}_min_value = -30.0"
+        for name, (m, sd, rate, rep, power) in FLOAT_GENES.items())
+    text = NEAT_PYTHON_INI.format(inputs=inputs, outputs=outputs, activation=activation, conn_add=conn_add,
+                                  node_add=node_add, float_genes=float_genes)
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+        f.write(text)
+    try:
+        config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                             neat.DefaultStagnation, f.name)
+    finally:
+        Path(f.name).unlink()
+    config.genome_config.add_activation("steep_sigmoid", _steep_sigmoid)
+    config.genome_config.add_activation("plain_tanh", _plain_tanh)
+    return config
+
+
+def neat_python_run(task: str, config: neat.Config, seed: int, cap: int, env) -> dict:
+    counter = {"evaluations": 0, "evaluations_to_solve": None, "generation": 0}
+
+    def eval_xor(genomes, cfg):
+        solved = False
+        for _, genome in genomes:
+            net = neat.nn.FeedForwardNetwork.create(genome, cfg)
+            errors = [abs(net.activate(x)[0] - t) for x, t in zip(XOR_INPUTS, XOR_TARGETS)]
+            genome.fitness = (4.0 - sum(errors)) ** 2
+            solved = solved or all(e < 0.5 for e in errors)
+        finish(genomes, solved)
+
+    def eval_cartpole(genomes, cfg):
+        solved = False
+        for gid, genome in genomes:
+            net = neat.nn.FeedForwardNetwork.create(genome, cfg)
+            rng = np.random.default_rng(evaluation_seed(seed, counter["generation"], gid))
+            returns = []
+            for episode_seed in rng.integers(0, 2**31 - 1, size=CARTPOLE_EPISODES):
+                obs, _ = env.reset(seed=int(episode_seed))
+                total, done = 0.0, False
+                while not done:
+                    output = net.activate([float(v) for v in obs])
+                    obs, reward, terminated, truncated, _ = env.step(int(np.argmax(output)))
+                    total += float(reward)
+                    done = terminated or truncated
+                returns.append(total)
+            genome.fitness = float(np.mean(returns))
+            solved = solved or genome.fitness >= CARTPOLE_SOLVE
+        finish(genomes, solved)
+
+    def finish(genomes, solved):
+        counter["evaluations"] += len(genomes)
+        counter["generation"] += 1
+        if solved:
+            counter["evaluations_to_solve"] = counter["evaluations"]
+            raise Solved
+
+    started = time.perf_counter()
+    population = neat.Population(config, seed=seed)
+    try:
+        population.run(eval_xor if task == "xor" else eval_cartpole, cap)
+    except (Solved, neat.CompleteExtinctionException):
+        pass
+    wall = time.perf_counter() - started
+    return {"solved": counter["evaluations_to_solve"] is not None, "evaluations": counter["evaluations"],
+            "evaluations_to_solve": counter["evaluations_to_solve"], "wall": wall}
+
+
+def our_run(task: str, seed: int, cap: int) -> dict:
+    config = load_config(ROOT / TASKS[task][0], [f"run.seed={seed}", "run.progress=false", f"run.generations={cap}"])
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        summary = start_run(config, Path(tmp), SerialExecutor())
+        wall = time.perf_counter() - started
+    return {"solved": summary["solved"], "evaluations": summary["evaluations"],
+            "evaluations_to_solve": summary["evaluations_to_solve"], "wall": wall,
+            "loop_wall": summary["wall_seconds"]}
+
+
+def aggregate(runs: list[dict]) -> dict:
+    solved = [r for r in runs if r["solved"]]
+    wall = sum(r["wall"] for r in runs)
+    evaluations = sum(r["evaluations"] for r in runs)
+    return {
+        "runs": len(runs),
+        "solved": len(solved),
+        "mean_evaluations_to_solve": statistics.mean(r["evaluations_to_solve"] for r in solved) if solved else None,
+        "mean_wall_seconds": wall / len(runs),
+        "wall_per_solved": wall / len(solved) if solved else None,
+        "genomes_per_s": evaluations / wall if wall else None,
+        "total_wall": wall,
+        "total_evaluations": evaluations,
+    }
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="xor,cartpole")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per task (default: 20 XOR, 10 CartPole)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if unknown := [t for t in tasks if t not in TASKS]:
+        parser.error(f"unknown task {unknown[0]!r} (known: {', '.join(TASKS)})")
+    report: dict = {"neat_python_version": getattr(neat, "__version__", "?")}
+    rows = []
+    for task in tasks:
+        _, cap, default_seeds, *_ = TASKS[task]
+        seeds = range(args.first_seed, args.first_seed + (args.seeds or default_seeds))
+        config = neat_python_config(task)
+        env = gymnasium.make("CartPole-v1") if task == "cartpole" else None
+        ours, theirs = [], []
+        for seed in seeds:  # sequential, alternating engines
+            ours.append(our_run(task, seed, cap))
+            theirs.append(neat_python_run(task, config, seed, cap, env))
+            if not args.json:
+                print(f"{task} seed {seed}: ours {ours[-1]['wall']:.2f}s solved={ours[-1]['solved']}  "
+                      f"neat-python {theirs[-1]['wall']:.2f}s solved={theirs[-1]['solved']}", file=sys.stderr)
+        a, b = aggregate(ours), aggregate(theirs)
+        a["loop_wall_seconds"] = sum(r["loop_wall"] for r in ours)
+        report[task] = {"generation_cap": cap, "ours": a, "neat_python": b}
+        report[f"{task}_speedup_wall_per_solved"] = ratio(b["wall_per_solved"], a["wall_per_solved"])
+        report[f"{task}_speedup_genomes_per_s"] = ratio(a["genomes_per_s"], b["genomes_per_s"])
+        rows += [(task, "ours", a), (task, "neat-python", b)]
+
+    print(f"{'task':<9} {'engine':<12} {'solved':>7} {'evals/solve':>12} {'wall/run s':>11} {'wall/solved s':>14} "
+          f"{'genomes/s':>10}")
+    for task, engine, s in rows:
+        print(f"{task:<9} {engine:<12} {s['solved']:>3}/{s['runs']:<3} {fmt(s['mean_evaluations_to_solve'], '12.0f')} "
+              f"{s['mean_wall_seconds']:>11.2f} {fmt(s['wall_per_solved'], '14.2f')} {fmt(s['genomes_per_s'], '10.0f')}")
+    for task in tasks:
+        print(f"{task}: speedup wall/solved (neat-python / ours) = "
+              f"{fmt(report[f'{task}_speedup_wall_per_solved'], '.2f')}, "
+              f"speedup genomes/s (ours / neat-python) = {fmt(report[f'{task}_speedup_genomes_per_s'], '.2f')}")
+    if args.json:
+        print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
