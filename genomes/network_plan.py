@@ -9,10 +9,8 @@ are one dense matrix product, other aggregations gather their inputs into a padd
 
 from __future__ import annotations
 
-import graphlib
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import groupby
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,88 +45,97 @@ class NetworkPlan:
 
 
 def build_plan(genome: NeatGenome) -> NetworkPlan:
-    conns = genome.connections.take(genome.connections.enabled)
-    incoming: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for s, t, w in zip(conns.source.tolist(), conns.target.tolist(), conns.weight.tolist()):
-        incoming[t].append((s, w))
-    attrs = {
-        k: (a, g, b, r)
-        for k, a, g, b, r in zip(
-            genome.nodes.key.tolist(),
-            genome.nodes.activation.tolist(),
-            genome.nodes.aggregation.tolist(),
-            genome.nodes.bias.tolist(),
-            genome.nodes.response.tolist(),
-        )
-    }
-    column = {key: i for i, key in enumerate(genome.input_keys)}
+    c = genome.connections
+    on = c.enabled
+    sources, targets, weights = c.source[on].tolist(), c.target[on].tolist(), c.weight[on].tolist()
+    incoming: dict[int, list[int]] = defaultdict(list)  # target -> indices into the enabled connections
+    for i, t in enumerate(targets):
+        incoming[t].append(i)
+    n = genome.nodes
+    keys = n.key.tolist()
+    row = {k: i for i, k in enumerate(keys)}
     if genome.feed_forward:
-        layer_keys = _feed_forward_layers(genome, incoming)
+        layer_keys = _feed_forward_layers(genome.output_keys, sources, incoming)
     else:
-        layer_keys = [list(attrs)]
-    ordered_layers = [sorted(keys, key=lambda k: (attrs[k][0], attrs[k][1], k)) for keys in layer_keys]
-    for keys in ordered_layers:
-        for key in keys:
+        layer_keys = [keys]
+    activation, aggregation = n.activation.tolist(), n.aggregation.tolist()
+    column = {k: i for i, k in enumerate(genome.input_keys)}
+    ordered_layers = []
+    for layer in layer_keys:
+        layer = sorted(layer, key=lambda k: (activation[row[k]], aggregation[row[k]], k))
+        ordered_layers.append(layer)
+        for key in layer:
             column[key] = len(column)
     layers = []
-    n_sources = genome.num_inputs
-    for keys in ordered_layers:
-        if not genome.feed_forward:
-            n_sources = len(column)
+    n_sources = genome.num_inputs if genome.feed_forward else len(column)
+    for layer in ordered_layers:
+        groups: dict[tuple[str, str], list[int]] = {}
+        for key in layer:
+            groups.setdefault((activation[row[key]], aggregation[row[key]]), []).append(key)
         blocks = []
-        for (act, agg), group in groupby(keys, key=lambda k: attrs[k][:2]):
-            blocks.append(_block(list(group), act, agg, attrs, incoming, column, n_sources))
+        for (act, agg), members in groups.items():
+            rows = np.array([row[k] for k in members], dtype=np.int64)
+            edges = [(j, i) for j, k in enumerate(members) for i in incoming.get(k, ())]
+            blocks.append(
+                _block(act, agg, n.bias[rows], n.response[rows], edges, sources, weights, column, n_sources, len(members))
+            )
         layers.append(tuple(blocks))
         if genome.feed_forward:
-            n_sources += len(keys)
-    node_keys = tuple(k for keys in ordered_layers for k in keys)
+            n_sources += len(layer)
     return NetworkPlan(
         num_inputs=genome.num_inputs,
         recurrent=not genome.feed_forward,
         layers=tuple(layers),
-        node_keys=node_keys,
+        node_keys=tuple(k for layer in ordered_layers for k in layer),
         output_columns=np.array([column[k] for k in genome.output_keys], dtype=np.int64),
     )
 
 
-def _feed_forward_layers(genome: NeatGenome, incoming: dict[int, list[tuple[int, float]]]) -> list[list[int]]:
+def _feed_forward_layers(outputs: list[int], sources: list[int], incoming: dict[int, list[int]]) -> list[list[int]]:
     """Nodes the outputs depend on, grouped by longest path from the inputs (outputs may share a layer with
-    hidden nodes)."""
-    required: set[int] = set()
-    stack = list(genome.output_keys)
-    while stack:
-        node = stack.pop()
-        if node in required:
-            continue
-        required.add(node)
-        stack.extend(s for s, _ in incoming.get(node, ()) if s >= 0)
-    sorter = graphlib.TopologicalSorter({n: [s for s, _ in incoming.get(n, ()) if s >= 0] for n in required})
+    hidden nodes). The enabled graph is acyclic, so a memoized depth-first walk terminates."""
     depth: dict[int, int] = {}
-    for node in sorter.static_order():
-        depth[node] = 1 + max((depth[s] for s, _ in incoming.get(node, ()) if s >= 0), default=0)
+    for output in outputs:
+        stack = [output]
+        while stack:
+            node = stack[-1]
+            if node in depth:
+                stack.pop()
+                continue
+            preds = [sources[i] for i in incoming.get(node, ()) if sources[i] >= 0]
+            pending = [p for p in preds if p not in depth]
+            if pending:
+                stack.extend(pending)
+            else:
+                depth[node] = 1 + max((depth[p] for p in preds), default=0)
+                stack.pop()
     layers: dict[int, list[int]] = defaultdict(list)
     for node, d in depth.items():
         layers[d].append(node)
     return [layers[d] for d in sorted(layers)]
 
 
-def _block(keys, act, agg, attrs, incoming, column, n_sources) -> Block:
-    k = len(keys)
-    bias = np.array([attrs[n][2] for n in keys], dtype=np.float64)
-    response = np.array([attrs[n][3] for n in keys], dtype=np.float64)
-    count = np.array([len(incoming.get(n, ())) for n in keys], dtype=np.int64)
+def _block(act, agg, bias, response, edges, sources, weights, column, n_sources, k) -> Block:
+    """One block; `edges` pairs each member's position j with the index i of an incoming enabled connection."""
+    member = np.array([j for j, _ in edges], dtype=np.int64)
+    source_col = np.array([column[sources[i]] for _, i in edges], dtype=np.int64)
+    weight_of = np.array([weights[i] for _, i in edges], dtype=np.float64)
+    count = np.bincount(member, minlength=k).astype(np.int64)
     if agg == "sum":
         weight = np.zeros((n_sources, k))
-        for j, node in enumerate(keys):
-            for s, w in incoming.get(node, ()):
-                weight[column[s], j] += w
-        index = mask = np.zeros((k, 0), dtype=np.int64)
-    else:
-        fan_in = max(int(count.max()), 1)
-        weight = np.zeros((k, fan_in))
-        index = np.zeros((k, fan_in), dtype=np.int64)
-        mask = np.zeros((k, fan_in), dtype=bool)
-        for j, node in enumerate(keys):
-            for m, (s, w) in enumerate(incoming.get(node, ())):
-                weight[j, m], index[j, m], mask[j, m] = w, column[s], True
+        np.add.at(weight, (source_col, member), weight_of)
+        return Block(act, agg, bias, response, weight, _EMPTY_INDEX, _EMPTY_MASK, count)
+    fan_in = max(int(count.max()) if k else 0, 1)
+    slot = np.zeros(len(edges), dtype=np.int64)
+    seen = np.zeros(k, dtype=np.int64)
+    for e, j in enumerate(member.tolist()):
+        slot[e], seen[j] = seen[j], seen[j] + 1
+    weight = np.zeros((k, fan_in))
+    index = np.zeros((k, fan_in), dtype=np.int64)
+    mask = np.zeros((k, fan_in), dtype=bool)
+    weight[member, slot], index[member, slot], mask[member, slot] = weight_of, source_col, True
     return Block(act, agg, bias, response, weight, index, mask, count)
+
+
+_EMPTY_INDEX = np.zeros((0, 0), dtype=np.int64)
+_EMPTY_MASK = np.zeros((0, 0), dtype=bool)
