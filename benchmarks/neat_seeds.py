@@ -43,8 +43,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    results = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(one_seed, [args.config] * len(seeds), [args.overrides] * len(seeds), seeds))
+        for seed, r in zip(seeds, pool.map(one_seed, [args.config] * len(seeds), [args.overrides] * len(seeds), seeds)):
+            results.append(r)
+            print(
+                f"seed {seed}: solved={r['solved']} evaluations={r['evaluations_to_solve']} "
+                f"generations={r['generations']} wall={r['wall_seconds']:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
     solved = [r for r in results if r["solved"]]
     evaluations = [r["evaluations_to_solve"] for r in solved]
     report = {
