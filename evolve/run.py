@@ -100,12 +100,18 @@ def _loop(
             progress.evaluations += len(genomes)
             champion = int(np.argmax(fitness))
             metrics.update(results[champion]["metrics"])
-            _check_solved(config, spec, progress, generation, payloads, results)
+            was_solved = progress.solved
+            solver = _check_solved(config, spec, progress, generation, payloads, results)
             progress.wall_seconds += time.perf_counter() - started
             metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
-            if state.best is not None and state.best["generation"] == generation:
-                progress.champion_metrics = results[ids.index(state.best["id"])]["metrics"]
-                _write_best(run_dir, config, state, progress)
+            # best.json: the verified solution once there is one, until then the fittest genome so far.
+            if solver is not None:
+                progress.champion_metrics = results[solver]["metrics"]
+                _write_best(run_dir, config, genomes[solver], ids[solver], generation, fitness[solver], state, progress)
+            elif not was_solved and state.best is not None and state.best["generation"] == generation:
+                best = state.best
+                progress.champion_metrics = results[ids.index(best["id"])]["metrics"]
+                _write_best(run_dir, config, best["genome"], best["id"], generation, best["fitness"], state, progress)
             metrics_log.append(metrics)
             save_checkpoint(
                 run_dir, state.generation, strategy.state_to_dict(state), progress.to_dict(),
@@ -126,13 +132,14 @@ def _check_solved(
     generation: int,
     payloads: list[dict[str, Any]],
     results: list[dict[str, Any]],
-) -> None:
-    """Verify the best candidate whose evaluation met the goal; the run is solved when it passes."""
+) -> int | None:
+    """Verify the best candidate whose evaluation met the goal; returns its index when it passes (the run is
+    solved), else None."""
     if progress.solved:
-        return
+        return None
     candidates = [i for i, r in enumerate(results) if r["solved"]]
     if not candidates:
-        return
+        return None
     best = max(candidates, key=lambda i: (results[i]["fitness"], -i))
     rng_seed = int(generation_rng(config.run.seed, generation, STREAM_VERIFY).integers(2**31))
     verdict = verify_genome({**payloads[best], "task": spec}, rng_seed)
@@ -143,24 +150,35 @@ def _check_solved(
         progress.solved, progress.solved_generation = True, generation
         progress.evaluations_to_solve = progress.evaluations
         log.info("solved at generation %d after %d evaluations", generation, progress.evaluations)
+        return best
+    return None
 
 
-def _write_best(run_dir: Path, config: RunConfig, state: NeatState, progress: RunProgress) -> None:
-    best = state.best
-    assert best is not None
+def _write_best(
+    run_dir: Path,
+    config: RunConfig,
+    genome: NeatGenome,
+    genome_id: int,
+    generation: int,
+    fitness: float,
+    state: NeatState,
+    progress: RunProgress,
+) -> None:
     write_json_atomic(
         run_dir / "best.json",
         {
             "schema": "evolve-best",
             "version": 1,
-            "fitness": best["fitness"],
-            "generation": best["generation"],
-            "genome_id": best["id"],
-            "parents": best["parents"],
+            "solved": progress.solved,
+            "fitness": float(fitness),
+            "generation": generation,
+            "genome_id": genome_id,
+            "parents": state.parents.get(genome_id, []),
             "env": config.env.id,
             "seed": config.run.seed,
             "metrics": progress.champion_metrics,
-            "genome": best["genome"].to_dict(),
+            "verify": progress.verify_metrics if progress.solved else {},
+            "genome": genome.to_dict(),
         },
     )
 

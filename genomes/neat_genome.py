@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SCHEMA = "neat-genome"
 SCHEMA_VERSION = 1
+MAX_IO = 1_000_000  # bound on input/output counts read from a file, so a hostile document cannot exhaust memory
 
 
 class NeatGenome:
@@ -165,10 +166,12 @@ class NeatGenome:
             conn_genes = ConnectionGenes.build(
                 **{k: conns[k] for k in ("innovation", "source", "target", "weight", "enabled")}
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise GenomeError(f"malformed genome: {exc.__class__.__name__}: {exc}") from None
-        if not (isinstance(n_in, int) and isinstance(n_out, int) and isinstance(ff, bool)) or n_in < 1 or n_out < 1:
-            raise GenomeError("malformed genome: num_inputs/num_outputs must be positive integers, feed_forward a bool")
+        if not (isinstance(n_in, int) and isinstance(n_out, int) and isinstance(ff, bool)):
+            raise GenomeError("malformed genome: num_inputs/num_outputs must be integers, feed_forward a bool")
+        if not (1 <= n_in <= MAX_IO and 1 <= n_out <= MAX_IO):
+            raise GenomeError(f"malformed genome: num_inputs/num_outputs must be between 1 and {MAX_IO}")
         genome = cls(n_in, n_out, ff, node_genes, conn_genes)
         if validate:
             genome.validate()

@@ -1,0 +1,40 @@
+"""Atomic file writes: a temporary file beside the target, fsynced, then renamed over it, so a reader (or a resumed
+run after a crash) sees either the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Call `write` on a temporary binary file next to `path`, fsync it, then rename it over `path`.
+
+    The temporary file is created with the usual 0o666 & ~umask permissions (tempfile.mkstemp would make it 0o600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# -- torch formats ------------------------------------------------------------------------------------------------
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Strict JSON (no NaN or Infinity), written atomically."""
+    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    atomic_write(path, lambda f: f.write(text.encode()))

@@ -1,0 +1,182 @@
+"""Exporting a NEAT genome: its JSON document, a TorchScript module or an ONNX model, and loading genome files.
+
+Every writer is atomic (a temporary file in the target directory, then `os.replace`) and nothing is pickled by this
+module. The TorchScript and ONNX files hold the float32 `genome.to_module()` with a dynamic batch dimension:
+feed-forward `input -> output`; recurrent `(input, state) -> (output, new_state)`, one time step per call, starting
+from a zero state of shape (batch, state_size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from genomes.atomic_io import atomic_write
+from genomes.base import GenomeError
+from genomes.neat_genome import SCHEMA, NeatGenome
+
+if TYPE_CHECKING:
+    import torch
+
+EXPORT_SCHEMA = "neat-genome-export"
+EXPORT_VERSION = 1
+FORMATS = ("json", "torchscript", "onnx")
+_RESERVED = ("schema", "version", "genome")
+log = logging.getLogger(__name__)
+
+
+def export(genome: NeatGenome, fmt: str, path: Path, metadata: dict[str, Any] | None = None) -> None:
+    """Write `genome` to `path` as "json", "torchscript" or "onnx".
+
+    json: the bare genome document when metadata is None, else `{"schema": "neat-genome-export", "version": 1,
+    "genome": ..., **metadata}`; both read back with `load_genome`. torchscript/onnx: the traced float32 module,
+    with the network's shape (and metadata, as JSON) in `neat_export.json` (TorchScript extra file) or the
+    `neat_export` ONNX metadata property.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (use json, torchscript or onnx)")
+    path = Path(path)
+    if metadata is not None and (clash := [k for k in _RESERVED if k in metadata]):
+        raise ValueError(f"metadata key {clash[0]!r} is reserved")
+    if fmt == "json":
+        doc = genome.to_dict() if metadata is None else {
+            "schema": EXPORT_SCHEMA, "version": EXPORT_VERSION, "genome": genome.to_dict(), **metadata
+        }
+        text = json.dumps(doc, separators=(",", ":"), allow_nan=False, default=_json_default) + "\n"
+        atomic_write(path, lambda f: f.write(text.encode()))
+    elif fmt == "torchscript":
+        atomic_write(path, lambda f: f.write(torchscript_bytes(genome, metadata)))
+    else:
+        atomic_write(path, lambda f: f.write(onnx_bytes(genome, metadata)))
+
+
+def load_genome(path: Path) -> NeatGenome:
+    """Read a genome file: a bare genome document, an export document, or any `{"genome": {...}, ...}` wrapper
+    such as a run's best.json. Raises GenomeError with a one-line message for unreadable or malformed files."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise GenomeError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except OSError as exc:
+        raise GenomeError(f"{path}: cannot read genome file ({exc.strerror or _one_line(exc)})") from None
+    except UnicodeDecodeError as exc:
+        raise GenomeError(f"{path}: cannot read genome file (not UTF-8: {exc.reason})") from None
+    if isinstance(data, dict) and data.get("schema") == EXPORT_SCHEMA and data.get("version") != EXPORT_VERSION:
+        raise GenomeError(f"{path}: unsupported export version {data.get('version')!r}")
+    if isinstance(data, dict) and data.get("schema") != SCHEMA and isinstance(data.get("genome"), dict):
+        data = data["genome"]
+    try:
+        return NeatGenome.from_dict(data)
+    except GenomeError as exc:
+        raise GenomeError(f"{path}: {_one_line(exc)}") from None
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:  # a few slip past from_dict's checks
+        raise GenomeError(f"{path}: malformed genome: {exc.__class__.__name__}: {_one_line(exc)}") from None
+
+
+def _example(genome: NeatGenome, batch: int) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[str], list[str]]:
+    """The float32 module, example inputs, and the input/output names of the exported graph."""
+    import torch
+
+    module = genome.to_module(torch.float32)
+    x = torch.zeros(batch, genome.num_inputs)
+    if genome.feed_forward:
+        return module, (x,), ["input"], ["output"]
+    return module, (x, module.initial_state(batch)), ["input", "state"], ["output", "new_state"]
+
+
+def _info(genome: NeatGenome, module: torch.nn.Module, metadata: dict[str, Any] | None) -> str:
+    info = {
+        "schema": EXPORT_SCHEMA,
+        "version": EXPORT_VERSION,
+        "num_inputs": genome.num_inputs,
+        "num_outputs": genome.num_outputs,
+        "recurrent": not genome.feed_forward,
+        "state_size": 0 if genome.feed_forward else int(module.num_nodes),
+        "metadata": metadata or {},
+    }
+    return json.dumps(info, allow_nan=False, default=_json_default)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence torch's deprecation chatter (torch.jit, the legacy ONNX exporter) and exporter log lines locally."""
+    noisy = logging.getLogger("torch.onnx")
+    level = noisy.level
+    noisy.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message=r"# The axis name: .* will not be used")
+            import torch
+
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            yield
+    finally:
+        noisy.setLevel(level)
+
+
+def torchscript_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> bytes:
+    """The genome's module traced with torch.jit.trace (example batch of one) and serialized."""
+    import torch
+
+    module, example, _, _ = _example(genome, batch=1)
+    buffer = io.BytesIO()
+    with _quiet(), torch.no_grad():
+        traced = torch.jit.trace(module, example)
+        torch.jit.save(traced, buffer, _extra_files={"neat_export.json": _info(genome, module, metadata)})
+    return buffer.getvalue()
+
+
+def onnx_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> bytes:
+    """The genome's module as a serialized ONNX model with a dynamic batch dimension.
+
+    Uses the torch.export-based exporter (`dynamo=True`); should it fail, falls back to the legacy TorchScript-based
+    exporter, which produces an equivalent graph.
+    """
+    import onnx
+    import torch
+
+    module, example, inputs, outputs = _example(genome, batch=2)
+    with _quiet(), torch.no_grad():
+        try:
+            batch = torch.export.Dim("batch")
+            program = torch.onnx.export(
+                module, example, dynamo=True, input_names=inputs, output_names=outputs, verbose=False,
+                dynamic_shapes=tuple({0: batch} for _ in example), external_data=False,
+            )
+            model = program.model_proto
+        except Exception as exc:  # noqa: BLE001 - any failure of the new exporter falls back to the legacy one
+            log.warning("torch.export-based ONNX export failed (%s); using the legacy exporter", _one_line(exc))
+            buffer = io.BytesIO()
+            torch.onnx.export(
+                module, example, buffer, dynamo=False, input_names=inputs, output_names=outputs,
+                dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
+            )
+            model = onnx.load_from_string(buffer.getvalue())
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "neat_export", _info(genome, module, metadata)
+    return model.SerializeToString()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON serializable")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__

@@ -1,0 +1,97 @@
+"""The `evolve` command line: the contract scripts rely on, and its error paths (one line, exit status 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def evolve(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "evolve.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def assert_usage_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("cli") / "xor"
+    result = evolve("run", "configs/xor.toml", "--out", str(run_dir), "--seed", "2", "--set", "run.progress=false")
+    assert result.returncode == 0, result.stderr
+    assert "solved after" in result.stdout
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "configs/xor.toml", "--set", "population.size=-3"], "population.size must be >= 2, got -3"),
+        (["run", "configs/xor.toml", "--set", "neat.unknown=1"], "unknown key neat.unknown"),
+        (["run", "configs/xor.toml", "--set", "run.generations=ten"], "run.generations must be a int"),
+        (["run", "configs/xor.toml", "--set", "env.id=Nope-v0"], "unknown env id 'Nope-v0'"),
+        (["run", "no/such/config.toml"], "config file not found"),
+        (["run", "configs/xor.toml", "--seed", "abc"], "invalid int value"),
+        (["inspect", "no/such/genome.json"], "no such genome file or run directory"),
+        (["resume", "/"], "is not a run directory"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, fragment):
+    assert_usage_error(evolve(*args), fragment)
+
+
+def test_malformed_genome_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert_usage_error(evolve("inspect", str(bad)), "")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"schema": "neat-genome", "version": 1, "num_inputs": 2}))
+    assert_usage_error(evolve("export", str(wrong), "--format", "onnx", "-o", str(tmp_path / "x.onnx")), "malformed")
+
+
+def test_run_refuses_to_overwrite_and_resume_continues(xor_run):
+    assert_usage_error(evolve("run", "configs/xor.toml", "--out", str(xor_run)), "already holds a run")
+    summary = json.loads((xor_run / "summary.json").read_text())
+    assert summary["solved"] and summary["executor"] == "serial" and summary["workers"] == 0
+    again = evolve("resume", str(xor_run))  # solved runs stop; resuming reports the same result
+    assert again.returncode == 0, again.stderr
+    assert json.loads((xor_run / "summary.json").read_text())["generations"] == summary["generations"]
+
+
+def test_inspect_prints_summary_and_renders(xor_run, tmp_path):
+    for suffix in (".svg", ".png", ".dot", ".graphml", ".html"):
+        out = tmp_path / f"best{suffix}"
+        result = evolve("inspect", str(xor_run), "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "enabled_connections=" in result.stdout and "depth=" in result.stdout
+        assert out.stat().st_size > 0
+    assert_usage_error(evolve("inspect", str(xor_run), "-o", str(tmp_path / "x.bmp")), "unsupported output format")
+
+
+def test_export_onnx_matches_the_phenotype(xor_run, tmp_path):
+    import onnxruntime as ort
+
+    from genomes.export import load_genome
+
+    out = tmp_path / "best.onnx"
+    result = evolve("export", str(xor_run), "--format", "onnx", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    genome = load_genome(xor_run / "best.json")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    session = ort.InferenceSession(str(out))
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, genome.phenotype().activate(x.astype(np.float64)), atol=1e-5)
