@@ -42,6 +42,10 @@ class Task(Protocol):
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult: ...
 
+    # Optional: tasks that can score many genomes at once (a packed population, vectorized environments) also
+    # define `evaluate_batch(genomes, seeds) -> list[EvalResult]`, giving the same results as `evaluate` with
+    # `np.random.default_rng(seed)` for each genome.
+
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         """The stricter test a champion must also pass for the run to count as solved (e.g. generalization)."""
         ...

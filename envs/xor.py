@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from envs.task import EvalResult
+from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
+from genomes.population_network import PopulationNetwork, packable
 
 XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
@@ -25,10 +28,23 @@ class XorTask:
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         network.reset()
-        outputs = network.activate(XOR_INPUTS)[:, 0]  # all four patterns in one batched call
-        error = np.abs(outputs - XOR_TARGETS)
-        fitness = float((4.0 - error.sum()) ** 2)
-        return EvalResult(fitness, {"max_error": float(error.max())}, solved=bool(np.all(error < self.margin)))
+        return self._score(network.activate(XOR_INPUTS)[None, :, 0])[0]
+
+    def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
+        """All four patterns for the whole population in one packed evaluation (XOR needs no randomness)."""
+        if not packable(genomes):
+            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+        return self._score(PopulationNetwork(genomes).activate(XOR_INPUTS)[:, :, 0])
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
+
+    def _score(self, outputs: np.ndarray) -> list[EvalResult]:
+        """outputs: (genomes, 4 patterns)."""
+        error = np.abs(outputs - XOR_TARGETS)
+        fitness = (4.0 - error.sum(axis=1)) ** 2
+        worst = error.max(axis=1)
+        return [
+            EvalResult(float(f), {"max_error": float(w)}, solved=bool(w < self.margin))
+            for f, w in zip(fitness.tolist(), worst.tolist())
+        ]

@@ -28,13 +28,23 @@ def task_for(spec: dict[str, Any]) -> Task:
     return _task(json.dumps(spec, sort_keys=True))
 
 
-def evaluate_genome(payload: dict[str, Any], seed: int) -> dict[str, Any]:
+def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
+    """Evaluate a chunk {"task": spec, "genomes": [documents], "seeds": [ints]}; one result dict per genome.
+
+    Tasks with `evaluate_batch` score the chunk at once; others get one compiled phenotype per genome. `seed` (the
+    chunk's) is unused: every genome carries its own.
+    """
     task = task_for(payload["task"])
-    network = NeatGenome.from_dict(payload["genome"], validate=False).phenotype()  # the run's own genomes
-    result = task.evaluate(network, np.random.default_rng(seed))
-    if not math.isfinite(result.fitness):
-        raise ValueError(f"task {payload['task']['id']!r} returned a non-finite fitness {result.fitness}")
-    return result.to_dict()
+    genomes = [NeatGenome.from_dict(doc, validate=False) for doc in payload["genomes"]]  # the run's own genomes
+    seeds = payload["seeds"]
+    if hasattr(task, "evaluate_batch"):
+        results = task.evaluate_batch(genomes, seeds)
+    else:
+        results = [task.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+    for result in results:
+        if not math.isfinite(result.fitness):
+            raise ValueError(f"task {payload['task']['id']!r} returned a non-finite fitness {result.fitness}")
+    return [r.to_dict() for r in results]
 
 
 def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:

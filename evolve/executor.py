@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-EvalFn = Callable[[dict[str, Any], int], dict[str, Any]]
+EvalFn = Callable[[dict[str, Any], int], Any]
 
 
 class Executor(Protocol):
     name: str
     workers: int
+    chunks: int  # how many chunks a generation is split into (serial: one, the whole population)
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]: ...
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]: ...
 
     def close(self) -> None: ...
 
@@ -23,8 +24,9 @@ class SerialExecutor:
 
     name = "serial"
     workers = 0
+    chunks = 1
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[dict[str, Any]]:
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
         return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from genomes.base import MutationContext
 from genomes.innovation import InnovationTracker
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
+from genomes.neat_mutation import mutate_attributes_all, mutate_structure
 
 STATE_VERSION = 1
 STREAM_INIT, STREAM_BREED = 0, 1
@@ -143,6 +144,7 @@ class NeatStrategy:
         )
         genomes: dict[int, NeatGenome] = {}
         parents: dict[int, list[int]] = {}
+        offspring: list[int] = []
         next_id = state.next_genome_id
         parent_pool = {s.key: sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive}
         for s, spawn in zip(alive, counts):
@@ -153,17 +155,20 @@ class NeatStrategy:
                 next_id += 1
             for first, second in pairs:
                 if second is None or second == first:
-                    child = state.genomes[first].mutate(rng, ctx)
+                    child = state.genomes[first]
                     parents[next_id] = [first]
                 else:
                     if fit[second] > fit[first]:
                         first, second = second, first
                     equal = fit[first] == fit[second]
                     child = state.genomes[first].crossover(state.genomes[second], rng, ctx, equal=equal)
-                    child = child.mutate(rng, ctx)
                     parents[next_id] = [first, second]
-                genomes[next_id] = child
+                genomes[next_id] = mutate_structure(child, rng, ctx)
+                offspring.append(next_id)
                 next_id += 1
+        # Attribute mutations for every offspring at once: one set of random draws over all their genes.
+        for gid, child in zip(offspring, mutate_attributes_all([genomes[g] for g in offspring], rng, ctx.config)):
+            genomes[gid] = child
         new_state = copy.copy(state)
         new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None
         new_state.innovations, new_state.next_genome_id = innovations, next_id

@@ -15,7 +15,7 @@ import numpy as np
 
 from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_json_atomic
 from evolve.config import RunConfig
-from evolve.evaluation import evaluate_genome, evaluation_seed, verify_genome
+from evolve.evaluation import evaluate_chunk, evaluation_seed, verify_genome
 from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
@@ -92,16 +92,16 @@ def _loop(
             genomes, state = strategy.ask(state)
             ids = strategy.genome_ids(state)
             generation = state.generation
-            payloads = [{"genome": g.to_dict(), "task": spec} for g in genomes]
+            documents = [g.to_dict() for g in genomes]
             seeds = [evaluation_seed(config.run.seed, generation, gid) for gid in ids]
-            results = executor.map(evaluate_genome, payloads, seeds)
+            results = _evaluate(executor, spec, documents, seeds)
             fitness = np.array([r["fitness"] for r in results])
             state, metrics = strategy.tell(state, genomes, fitness)
             progress.evaluations += len(genomes)
             champion = int(np.argmax(fitness))
             metrics.update(results[champion]["metrics"])
             was_solved = progress.solved
-            solver = _check_solved(config, spec, progress, generation, payloads, results)
+            solver = _check_solved(config, spec, progress, generation, documents, results)
             progress.wall_seconds += time.perf_counter() - started
             metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
             # best.json: the verified solution once there is one, until then the fittest genome so far.
@@ -125,12 +125,25 @@ def _loop(
     return summary
 
 
+def _evaluate(
+    executor: Executor, spec: dict[str, Any], documents: list[dict[str, Any]], seeds: list[int]
+) -> list[dict[str, Any]]:
+    """Evaluate a generation in chunks (the executor decides how many genomes a chunk holds)."""
+    size = max(1, -(-len(documents) // max(1, executor.chunks)))
+    payloads = [
+        {"task": spec, "genomes": documents[i : i + size], "seeds": seeds[i : i + size]}
+        for i in range(0, len(documents), size)
+    ]
+    chunks = executor.map(evaluate_chunk, payloads, [p["seeds"][0] for p in payloads])
+    return [result for chunk in chunks for result in chunk]
+
+
 def _check_solved(
     config: RunConfig,
     spec: dict[str, Any],
     progress: RunProgress,
     generation: int,
-    payloads: list[dict[str, Any]],
+    documents: list[dict[str, Any]],
     results: list[dict[str, Any]],
 ) -> int | None:
     """Verify the best candidate whose evaluation met the goal; returns its index when it passes (the run is
@@ -142,10 +155,10 @@ def _check_solved(
         return None
     best = max(candidates, key=lambda i: (results[i]["fitness"], -i))
     rng_seed = int(generation_rng(config.run.seed, generation, STREAM_VERIFY).integers(2**31))
-    verdict = verify_genome({**payloads[best], "task": spec}, rng_seed)
+    verdict = verify_genome({"genome": documents[best], "task": spec}, rng_seed)
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
     if verdict.solved:
-        genome = NeatGenome.from_dict(payloads[best]["genome"], validate=False)
+        genome = NeatGenome.from_dict(documents[best], validate=False)
         progress.solution = {"hidden_nodes": len(genome.hidden_keys), "enabled_connections": genome.num_enabled()}
         progress.solved, progress.solved_generation = True, generation
         progress.evaluations_to_solve = progress.evaluations

@@ -14,6 +14,15 @@ from genomes.neat_genome import NeatGenome
 
 def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
     """Structural mutations (each with its own probability, or one at most), then attribute mutations."""
+    return mutate_attributes(mutate_structure(genome, rng, ctx), rng, ctx.config)
+
+
+def mutate_all(genomes: list[NeatGenome], rng: np.random.Generator, ctx: MutationContext) -> list[NeatGenome]:
+    """`mutate` for many genomes: structure genome by genome, attributes in one vectorized pass over all genes."""
+    return mutate_attributes_all([mutate_structure(g, rng, ctx) for g in genomes], rng, ctx.config)
+
+
+def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
     config: NeatGenomeConfig = ctx.config
     structural = [
         (config.node_add_prob, add_node),
@@ -27,10 +36,10 @@ def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -
         if total > 0 and rng.random() < min(1.0, total):
             genome = structural[rng.choice(len(structural), p=probs / total)][1](genome, rng, ctx)
     else:
-        for prob, operator in structural:
-            if rng.random() < prob:
-                genome = operator(genome, rng, ctx)
-    return mutate_attributes(genome, rng, config)
+        for prob, operator in zip(rng.random(len(structural)).tolist(), structural):
+            if prob < operator[0]:
+                genome = operator[1](genome, rng, ctx)
+    return genome
 
 
 def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
@@ -135,13 +144,25 @@ def prune_dangling(genome: NeatGenome) -> NeatGenome:
 
 def mutate_attributes(genome: NeatGenome, rng: np.random.Generator, config: NeatGenomeConfig) -> NeatGenome:
     """Perturb or replace weights, biases and responses gene by gene; toggle enabled flags; change activations."""
+    return mutate_attributes_all([genome], rng, config)[0]
+
+
+def mutate_attributes_all(
+    genomes: list[NeatGenome], rng: np.random.Generator, config: NeatGenomeConfig
+) -> list[NeatGenome]:
+    """`mutate_attributes` over many genomes with one set of random draws for all their genes."""
+    if not genomes:
+        return []
     c = config
-    conns, nodes = genome.connections, genome.nodes
+    conns = ConnectionGenes.concat(*(g.connections for g in genomes))
+    nodes = NodeGenes.concat(*(g.nodes for g in genomes))
     weight = _mutate_values(
         rng, conns.weight, c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
         c.weight_init_mean, c.weight_init_stdev, c.weight_min, c.weight_max,
     )
-    enabled = conns.enabled ^ (rng.random(len(conns)) < c.enabled_mutate_rate)
+    enabled = conns.enabled
+    if c.enabled_mutate_rate > 0:
+        enabled = enabled ^ (rng.random(len(conns)) < c.enabled_mutate_rate)
     bias = _mutate_values(
         rng, nodes.bias, c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
         c.bias_init_mean, c.bias_init_stdev, c.bias_min, c.bias_max,
@@ -152,10 +173,18 @@ def mutate_attributes(genome: NeatGenome, rng: np.random.Generator, config: Neat
     )
     activation = _mutate_choice(rng, nodes.activation, c.activation_mutate_rate, c.activation_options)
     aggregation = _mutate_choice(rng, nodes.aggregation, c.aggregation_mutate_rate, c.aggregation_options)
-    return genome.with_genes(
-        nodes=nodes.replace(bias=bias, response=response, activation=activation, aggregation=aggregation),
-        connections=conns.replace(weight=weight, enabled=enabled),
-    )
+    conn_cuts = np.cumsum([len(g.connections) for g in genomes])[:-1]
+    node_cuts = np.cumsum([len(g.nodes) for g in genomes])[:-1]
+    conn_cols = [np.split(col, conn_cuts) for col in (weight, enabled)]
+    node_cols = [np.split(col, node_cuts) for col in (bias, response, activation, aggregation)]
+    return [
+        g.with_genes(
+            nodes=g.nodes.replace(bias=node_cols[0][i], response=node_cols[1][i], activation=node_cols[2][i],
+                                  aggregation=node_cols[3][i]),
+            connections=g.connections.replace(weight=conn_cols[0][i], enabled=conn_cols[1][i]),
+        )
+        for i, g in enumerate(genomes)
+    ]
 
 
 def _mutate_values(
@@ -169,15 +198,21 @@ def _mutate_values(
     lo: float,
     hi: float,
 ) -> np.ndarray:
+    """Each value mutates with probability `rate`: replaced by a fresh draw (share `replace_rate`), else perturbed
+    by N(0, power); results are clipped to [lo, hi]."""
     n = len(values)
     if n == 0 or rate <= 0:
         return values
-    mutate = rng.random(n) < rate
-    replace = mutate & (rng.random(n) < replace_rate)
-    perturb = mutate & ~replace
-    out = values + np.where(perturb, rng.normal(0.0, power, n) if power > 0 else 0.0, 0.0)
-    out = np.where(replace, rng.normal(init_mean, init_stdev, n) if init_stdev > 0 else init_mean, out)
-    return np.clip(out, lo, hi)
+    mutate = np.flatnonzero(rng.random(n) < rate)
+    if len(mutate) == 0:
+        return values
+    replace = rng.random(len(mutate)) < replace_rate
+    noise = rng.standard_normal(len(mutate))
+    out = values.copy()
+    out[mutate] = np.clip(
+        np.where(replace, init_mean + init_stdev * noise, values[mutate] + power * noise), lo, hi
+    )
+    return out
 
 
 def _mutate_choice(rng: np.random.Generator, values: np.ndarray, rate: float, options: list[str]) -> np.ndarray:

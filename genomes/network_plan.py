@@ -91,6 +91,17 @@ def build_plan(genome: NeatGenome) -> NetworkPlan:
     )
 
 
+def feed_forward_order(genome: NeatGenome) -> list[list[int]]:
+    """The layers of nodes a feed-forward genome's outputs depend on, by longest path from the inputs."""
+    c = genome.connections
+    on = c.enabled
+    sources, targets = c.source[on].tolist(), c.target[on].tolist()
+    incoming: dict[int, list[int]] = defaultdict(list)
+    for i, t in enumerate(targets):
+        incoming[t].append(i)
+    return _feed_forward_layers(genome.output_keys, sources, incoming)
+
+
 def _feed_forward_layers(outputs: list[int], sources: list[int], incoming: dict[int, list[int]]) -> list[list[int]]:
     """Nodes the outputs depend on, grouped by longest path from the inputs (outputs may share a layer with
     hidden nodes). The enabled graph is acyclic, so a memoized depth-first walk terminates."""
