@@ -53,6 +53,18 @@ def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:
     return task.verify(network, np.random.default_rng(seed))
 
 
+def evaluation_seeds(run_seed: int, generation: int, genome_ids: list[int]) -> list[int]:
+    """The seed of each genome's evaluation: a function of the run seed, the generation and the genome id, never
+    of the worker or of the genome's position in a chunk. One SeedSequence per generation, mixed with each id by
+    the splitmix64 finalizer (vectorized: a SeedSequence per genome costs more than evaluating XOR)."""
+    base = np.uint64(np.random.SeedSequence([run_seed, 1000, generation]).generate_state(1, np.uint64)[0])
+    with np.errstate(over="ignore"):
+        z = base + np.asarray(genome_ids, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(33)).astype(np.int64).tolist()  # 31-bit seeds, valid for every consumer
+
+
 def evaluation_seed(run_seed: int, generation: int, genome_id: int) -> int:
-    """The seed of one evaluation: a function of the run seed and the genome, never of the worker."""
-    return int(np.random.SeedSequence([run_seed, 1000, generation, genome_id]).generate_state(1)[0])
+    return evaluation_seeds(run_seed, generation, [genome_id])[0]

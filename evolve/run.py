@@ -15,7 +15,7 @@ import numpy as np
 
 from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_json_atomic
 from evolve.config import RunConfig
-from evolve.evaluation import evaluate_chunk, evaluation_seed, verify_genome
+from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
@@ -93,7 +93,7 @@ def _loop(
             ids = strategy.genome_ids(state)
             generation = state.generation
             documents = [g.to_dict() for g in genomes]
-            seeds = [evaluation_seed(config.run.seed, generation, gid) for gid in ids]
+            seeds = evaluation_seeds(config.run.seed, generation, ids)
             results = _evaluate(executor, spec, documents, seeds)
             fitness = np.array([r["fitness"] for r in results])
             state, metrics = strategy.tell(state, genomes, fitness)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genomes.activations import NUMPY_ACTIVATIONS
+from genomes.genes import NodeGenes
 from genomes.neat_genome import NeatGenome
 from genomes.network_plan import feed_forward_order
 
@@ -47,24 +48,41 @@ class PopulationNetwork:
         pop, slots = len(genomes), max(max(len(o) for o in orders), 1)
         n_in = self.num_inputs
         self.slots = slots
+        # Gather every genome's slots and enabled connections into flat index lists, then scatter them at once.
+        node_p, node_slot, edge_p, edge_col, edge_slot, edge_w, outputs = [], [], [], [], [], [], []
+        for p, (genome, order) in enumerate(zip(genomes, orders)):
+            slot = dict(zip(order, range(len(order))))
+            node_p += [p] * len(order)
+            node_slot += range(len(order))
+            c = genome.connections
+            on = c.enabled
+            for src, tgt, w in zip(c.source[on].tolist(), c.target[on].tolist(), c.weight[on].tolist()):
+                j = slot.get(tgt)
+                if j is None:
+                    continue  # feeds no output
+                edge_p.append(p)
+                edge_col.append(-src - 1 if src < 0 else slot[src] + n_in)  # input -(i+1) is column i
+                edge_slot.append(j)
+                edge_w.append(w)
+            outputs.append([slot[k] for k in genome.output_keys])
+        self.outputs = np.array(outputs, dtype=np.int64)
         self.weight = np.zeros((pop, n_in + slots, slots))
+        index = tuple(np.array(a, dtype=np.int64) for a in (edge_p, edge_col, edge_slot))
+        np.add.at(self.weight, index, np.array(edge_w, dtype=np.float64))
+        all_nodes = NodeGenes.concat(*(g.nodes for g in genomes))
+        offsets = np.cumsum([0] + [len(g.nodes) for g in genomes[:-1]])
+        node_p_arr = np.array(node_p, dtype=np.int64)
+        rows = np.concatenate(
+            [np.searchsorted(g.nodes.key, np.array(o, dtype=np.int64)) for g, o in zip(genomes, orders)]
+        ).astype(np.int64) + offsets[node_p_arr]
+        node_slot_arr = np.array(node_slot, dtype=np.int64)
         self.bias = np.zeros((pop, slots))
         self.response = np.ones((pop, slots))
         self.activation = np.full((pop, slots), _ACTIVATION_IDS["identity"], dtype=np.int64)
-        self.outputs = np.zeros((pop, self.num_outputs), dtype=np.int64)
-        for p, (genome, order) in enumerate(zip(genomes, orders)):
-            slot = {key: j for j, key in enumerate(order)}
-            column = {key: n_in + j for key, j in slot.items()} | {-(i + 1): i for i in range(n_in)}
-            rows = np.searchsorted(genome.nodes.key, np.array(order, dtype=np.int64))
-            self.bias[p, : len(order)] = genome.nodes.bias[rows]
-            self.response[p, : len(order)] = genome.nodes.response[rows]
-            self.activation[p, : len(order)] = [_ACTIVATION_IDS[a] for a in genome.nodes.activation[rows].tolist()]
-            c = genome.connections
-            on = c.enabled
-            for s, t, w in zip(c.source[on].tolist(), c.target[on].tolist(), c.weight[on].tolist()):
-                if t in slot and s in column:
-                    self.weight[p, column[s], slot[t]] += w
-            self.outputs[p] = [slot[k] for k in genome.output_keys]
+        self.bias[node_p_arr, node_slot_arr] = all_nodes.bias[rows]
+        self.response[node_p_arr, node_slot_arr] = all_nodes.response[rows]
+        names, inverse = np.unique(all_nodes.activation[rows], return_inverse=True)
+        self.activation[node_p_arr, node_slot_arr] = np.array([_ACTIVATION_IDS[n] for n in names.tolist()])[inverse]
         self._groups = [
             [(fn_id, np.flatnonzero(self.activation[:, j] == fn_id)) for fn_id in np.unique(self.activation[:, j])]
             for j in range(slots)
