@@ -21,37 +21,28 @@ def crossover(
     when `equal`). A gene disabled in either parent that has it is disabled in the child with probability
     `disable_inherited_rate`, enabled otherwise."""
     a, b = fitter.connections, other.connections
-    _, ia, ib = np.intersect1d(a.innovation, b.innovation, assume_unique=True, return_indices=True)
-    from_b = rng.random(len(ia)) < 0.5
-    matching = a.take(ia)
-    matching = matching.replace(
-        weight=np.where(from_b, b.weight[ib], matching.weight),
-        enabled=np.where(from_b, b.enabled[ib], matching.enabled),
+    # Walk the fitter parent's genes (already in innovation order) and look each up in the other parent.
+    row_b, matched = sorted_rows(b.innovation, a.innovation)
+    from_b = matched & (rng.random(len(a)) < 0.5)
+    disabled = ~a.enabled | (matched & ~b.enabled[row_b])
+    keep_disabled = rng.random(len(a)) < config.disable_inherited_rate
+    child = a.replace(
+        weight=np.where(from_b, b.weight[row_b], a.weight),
+        enabled=~(disabled & keep_disabled),
     )
-    disabled_in_parent = ~a.enabled[ia] | ~b.enabled[ib]
-    only_a = np.ones(len(a), dtype=bool)
-    only_a[ia] = False
-    parts = [matching, a.take(only_a)]
-    disabled_parts = [disabled_in_parent, ~a.enabled[only_a]]
-    child = ConnectionGenes.concat(*parts)
-    disabled = np.concatenate(disabled_parts)
     if equal:
-        only_b = np.ones(len(b), dtype=bool)
-        only_b[ib] = False
-        child, disabled = _add_compatible(child, disabled, b.take(only_b), fitter.feed_forward)
-    keep_disabled = rng.random(len(child)) < config.disable_inherited_rate
-    child = child.replace(enabled=np.where(disabled, ~keep_disabled, child.enabled))
-    order = np.argsort(child.innovation, kind="stable")
-    child = child.take(order)
+        _, in_a = sorted_rows(a.innovation, b.innovation)
+        extra = _compatible(child, b.take(~in_a), fitter.feed_forward)
+        keep_disabled = rng.random(len(extra)) < config.disable_inherited_rate
+        extra = extra.replace(enabled=~(~extra.enabled & keep_disabled))
+        child = ConnectionGenes.concat(child, extra).sorted()
     nodes = _inherit_nodes(fitter, other, child, rng)
     return NeatGenome(fitter.num_inputs, fitter.num_outputs, fitter.feed_forward, nodes, child)
 
 
-def _add_compatible(
-    child: ConnectionGenes, disabled: np.ndarray, extra: ConnectionGenes, feed_forward: bool
-) -> tuple[ConnectionGenes, np.ndarray]:
-    """Append the other parent's disjoint genes one by one, skipping any that would duplicate a (source, target)
-    pair or, in feed-forward mode, close a cycle."""
+def _compatible(child: ConnectionGenes, extra: ConnectionGenes, feed_forward: bool) -> ConnectionGenes:
+    """The other parent's disjoint genes that can join the child one by one without duplicating a (source,
+    target) pair or, in feed-forward mode, closing a cycle."""
     pairs = child.pairs()
     keep = np.zeros(len(extra), dtype=bool)
     source, target = child.source, child.target
@@ -62,8 +53,7 @@ def _add_compatible(
         keep[i] = True
         pairs.add((s, t))
         source, target = np.append(source, s), np.append(target, t)
-    added = extra.take(keep)
-    return ConnectionGenes.concat(child, added), np.concatenate([disabled, ~added.enabled])
+    return extra.take(keep)
 
 
 def _inherit_nodes(
