@@ -21,10 +21,10 @@ from genomes.base import MutationContext
 from genomes.innovation import InnovationTracker
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
-from genomes.neat_mutation import mutate_attributes_all, mutate_structure
+from genomes.neat_mutation import mutate_attributes_where, mutate_structure
 
 STATE_VERSION = 1
-STREAM_INIT, STREAM_BREED = 0, 1
+STREAM_INIT, STREAM_BREED, STREAM_SPECIATE = 0, 1, 3
 
 
 @dataclass
@@ -90,7 +90,7 @@ class NeatStrategy:
         species = copy.copy(state.species)
         species, next_key = speciate(
             [copy.copy(s) for s in species], state.genomes, state.threshold, self.genome_config,
-            state.generation, state.next_species_key,
+            state.generation, state.next_species_key, generation_rng(state.seed, state.generation, STREAM_SPECIATE),
         )
         for s in species:
             s.fitness = max(fit[g] for g in s.members)
@@ -145,6 +145,7 @@ class NeatStrategy:
         genomes: dict[int, NeatGenome] = {}
         parents: dict[int, list[int]] = {}
         offspring: list[int] = []
+        unchanged: list[bool] = []
         next_id = state.next_genome_id
         parent_pool = {s.key: sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive}
         for s, spawn in zip(alive, counts):
@@ -165,10 +166,11 @@ class NeatStrategy:
                     parents[next_id] = [first, second]
                 genomes[next_id] = mutate_structure(child, rng, ctx)
                 offspring.append(next_id)
+                unchanged.append(genomes[next_id] is child)
                 next_id += 1
         # Attribute mutations for every offspring at once: one set of random draws over all their genes.
-        for gid, child in zip(offspring, mutate_attributes_all([genomes[g] for g in offspring], rng, ctx.config)):
-            genomes[gid] = child
+        mutated = mutate_attributes_where([genomes[g] for g in offspring], unchanged, rng, ctx.config)
+        genomes.update(zip(offspring, mutated))
         new_state = copy.copy(state)
         new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None
         new_state.innovations, new_state.next_genome_id = innovations, next_id
@@ -182,7 +184,7 @@ class NeatStrategy:
             "version": STATE_VERSION,
             "seed": state.seed,
             "generation": state.generation,
-            "genomes": [[gid, g.to_dict()] for gid, g in state.genomes.items()],
+            "genomes": [[gid, g.shared_dict()] for gid, g in state.genomes.items()],
             "fitness": None if state.fitness is None else [[gid, f] for gid, f in state.fitness.items()],
             "parents": [[gid, p] for gid, p in state.parents.items()],
             "species": [s.to_dict() for s in state.species],
@@ -190,7 +192,7 @@ class NeatStrategy:
             "innovations": state.innovations.to_dict(),
             "next_genome_id": state.next_genome_id,
             "next_species_key": state.next_species_key,
-            "best": None if best is None else {**best, "genome": best["genome"].to_dict()},
+            "best": None if best is None else {**best, "genome": best["genome"].shared_dict()},
             "extra": state.extra,
         }
 

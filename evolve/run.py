@@ -92,7 +92,7 @@ def _loop(
             genomes, state = strategy.ask(state)
             ids = strategy.genome_ids(state)
             generation = state.generation
-            documents = [g.to_dict() for g in genomes]
+            documents = [g.shared_dict() for g in genomes]
             seeds = evaluation_seeds(config.run.seed, generation, ids)
             results = _evaluate(executor, spec, documents, seeds)
             fitness = np.array([r["fitness"] for r in results])

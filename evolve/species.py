@@ -18,6 +18,7 @@ class Species:
     created: int
     representative: NeatGenome
     members: list[int] = field(default_factory=list)  # genome ids of the current population
+    # `representative` is the genome new genomes are compared with: a random member of the last generation
     best_fitness: float = float("-inf")  # best member fitness ever seen
     last_improved: int = 0
     fitness: float = float("-inf")  # best member fitness of the current population
@@ -26,7 +27,7 @@ class Species:
         return {
             "key": self.key,
             "created": self.created,
-            "representative": self.representative.to_dict(),
+            "representative": self.representative.shared_dict(),
             "members": list(self.members),
             "best_fitness": _json_float(self.best_fitness),
             "last_improved": self.last_improved,
@@ -53,37 +54,36 @@ def speciate(
     config: NeatGenomeConfig,
     generation: int,
     next_key: int,
+    rng: np.random.Generator,
 ) -> tuple[list[Species], int]:
-    """Assign every genome to a species; returns the non-empty species and the next free species key.
+    """Assign every genome to a species as in the NEAT paper; returns the non-empty species and the next free key.
 
-    Each existing species first takes as its new representative the unassigned genome closest to its old one
-    (as neat-python does); every other genome, in id order, joins the species with the closest representative
-    within the threshold, or founds a new species. Distances are computed one representative against the whole
+    Each genome, in id order, joins the species whose representative (a random member of that species in the
+    previous generation) is closest, if within the threshold, or founds a new species with itself as
+    representative. Species left without members vanish; each survivor then draws a random member as its
+    representative for the next generation. Distances are computed one representative against the whole
     population at a time.
     """
     ids = list(genomes)
     index = PopulationIndex([genomes[g] for g in ids])
-    unassigned = np.ones(len(ids), dtype=bool)
-    survivors: list[Species] = []
     for s in species:
-        if not unassigned.any():
-            break
-        j = int(np.argmin(np.where(unassigned, index.distances(s.representative, config), np.inf)))
-        unassigned[j] = False
-        s.representative, s.members = genomes[ids[j]], [ids[j]]
-        survivors.append(s)
-    rows = [index.distances(s.representative, config) for s in survivors]
-    for j in np.flatnonzero(unassigned).tolist():
+        s.members = []
+    rows = [index.distances(s.representative, config) for s in species]
+    candidates = list(species)
+    for j, gid in enumerate(ids):
         column = np.array([row[j] for row in rows])
         k = int(np.argmin(column)) if len(column) else -1
         if k >= 0 and column[k] < threshold:
-            survivors[k].members.append(ids[j])
+            candidates[k].members.append(gid)
             continue
-        founder = Species(key=next_key, created=generation, representative=genomes[ids[j]], last_improved=generation)
-        founder.members.append(ids[j])
+        founder = Species(key=next_key, created=generation, representative=genomes[gid], last_improved=generation)
+        founder.members.append(gid)
         next_key += 1
-        survivors.append(founder)
+        candidates.append(founder)
         rows.append(index.distances(founder.representative, config))
+    survivors = [s for s in candidates if s.members]
+    for s in survivors:
+        s.representative = genomes[s.members[int(rng.integers(len(s.members)))]]
     return survivors, next_key
 
 

@@ -56,6 +56,9 @@ class NeatGenomeConfig:
     conn_delete_prob: float = param(0.0, ge=0.0, le=1.0)
     node_delete_prob: float = param(0.0, ge=0.0, le=1.0)
     single_structural_mutation: bool = param(False, doc="at most one structural mutation per offspring")
+    attributes_after_structural: bool = param(
+        False, doc="also mutate weights/biases of an offspring that got a structural mutation (NEAT: no)"
+    )
     enabled_mutate_rate: float = param(0.01, ge=0.0, le=1.0, doc="chance per connection of flipping enabled")
     disable_inherited_rate: float = param(0.75, ge=0.0, le=1.0, doc="chance a gene disabled in a parent stays so")
     add_connection_attempts: int = param(20, ge=1)

@@ -26,7 +26,7 @@ MAX_IO = 1_000_000  # bound on input/output counts read from a file, so a hostil
 
 
 class NeatGenome:
-    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections")
+    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections", "_document")
 
     def __init__(
         self, num_inputs: int, num_outputs: int, feed_forward: bool, nodes: NodeGenes, connections: ConnectionGenes
@@ -36,6 +36,7 @@ class NeatGenome:
         self.feed_forward = bool(feed_forward)
         self.nodes = nodes
         self.connections = connections
+        self._document: dict[str, Any] | None = None
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -138,6 +139,13 @@ class NeatGenome:
         return compile_network(self)
 
     # -- serialization --------------------------------------------------------------------------------------------
+    def shared_dict(self) -> dict[str, Any]:
+        """`to_dict()` computed once and shared: for read-only use (payloads, checkpoints) on the hot path, where the
+        same immutable genome is serialized several times per generation. Never modify the result."""
+        if self._document is None:
+            self._document = self.to_dict()
+        return self._document
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,

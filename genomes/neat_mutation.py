@@ -13,13 +13,28 @@ from genomes.neat_genome import NeatGenome
 
 
 def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
-    """Structural mutations (each with its own probability, or one at most), then attribute mutations."""
-    return mutate_attributes(mutate_structure(genome, rng, ctx), rng, ctx.config)
+    """Structural mutations (each with its own probability, or one at most), then attribute mutations (skipped
+    after a structural change unless `attributes_after_structural`)."""
+    return mutate_all([genome], rng, ctx)[0]
 
 
 def mutate_all(genomes: list[NeatGenome], rng: np.random.Generator, ctx: MutationContext) -> list[NeatGenome]:
     """`mutate` for many genomes: structure genome by genome, attributes in one vectorized pass over all genes."""
-    return mutate_attributes_all([mutate_structure(g, rng, ctx) for g in genomes], rng, ctx.config)
+    structured = [mutate_structure(g, rng, ctx) for g in genomes]
+    return mutate_attributes_where(structured, [s is g for s, g in zip(structured, genomes)], rng, ctx.config)
+
+
+def mutate_attributes_where(
+    genomes: list[NeatGenome], unchanged: list[bool], rng: np.random.Generator, config: NeatGenomeConfig
+) -> list[NeatGenome]:
+    """Attribute mutations for the genomes whose structure did not change (all of them when
+    `attributes_after_structural`): as in the NEAT reference implementation, an offspring that gains structure
+    keeps its inherited weights, so the new structure is judged on its own."""
+    chosen = [i for i, same in enumerate(unchanged) if same or config.attributes_after_structural]
+    out = list(genomes)
+    for i, mutated in zip(chosen, mutate_attributes_all([genomes[i] for i in chosen], rng, config)):
+        out[i] = mutated
+    return out
 
 
 def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:

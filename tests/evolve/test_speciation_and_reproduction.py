@@ -79,13 +79,18 @@ def test_speciation_groups_by_distance_and_founds_new_species():
     base = grow(config, 0, 3, ctx)
     far = grow(config, 1, 40, ctx)
     genomes = {0: base, 1: base, 2: far, 3: far}
-    species, next_key = speciate([], genomes, threshold=0.5, config=config, generation=0, next_key=0)
+    species, next_key = speciate([], genomes, 0.5, config, 0, 0, np.random.default_rng(0))
     assert sorted(sorted(s.members) for s in species) == [[0, 1], [2, 3]]
     assert next_key == 2
     # The next generation keeps the species keys by matching representatives.
-    again, next_key2 = speciate(species, {10: far, 11: base}, 0.5, config, 1, next_key)
+    again, next_key2 = speciate(species, {10: far, 11: base}, 0.5, config, 1, next_key, np.random.default_rng(1))
     assert {s.key: s.members for s in again} == {s.key: [10 if s.representative is far else 11] for s in species}
     assert next_key2 == 2
+    # A species whose genomes all moved away vanishes; an incompatible genome founds a new species.
+    base_key = next(s.key for s in again if s.members == [11])
+    third, next_key3 = speciate(again, {20: base}, 0.5, config, 2, next_key2, np.random.default_rng(2))
+    assert [(s.key, s.members) for s in third] == [(base_key, [20])]
+    assert next_key3 == 2
 
 
 def test_threshold_steers_toward_target():
