@@ -13,17 +13,30 @@ if TYPE_CHECKING:
     from genomes.neat_genome import NeatGenome
 
 
-def creates_cycle(source: np.ndarray, target: np.ndarray, new_source: int, new_target: int) -> bool:
-    """Whether adding new_source -> new_target to the edges (source, target) closes a directed cycle.
-
-    A depth-first search from new_target looking for new_source; runs on every add-connection attempt, so it avoids
-    building a networkx graph.
-    """
-    if new_source == new_target:
-        return True
+def successors_of(source: np.ndarray, target: np.ndarray) -> dict[int, list[int]]:
+    """Adjacency lists of the edges (source, target), for repeated `creates_cycle` checks."""
     successors: dict[int, list[int]] = defaultdict(list)
     for s, t in zip(source.tolist(), target.tolist()):
         successors[s].append(t)
+    return successors
+
+
+def creates_cycle(
+    source: np.ndarray,
+    target: np.ndarray,
+    new_source: int,
+    new_target: int,
+    successors: dict[int, list[int]] | None = None,
+) -> bool:
+    """Whether adding new_source -> new_target to the edges (source, target) closes a directed cycle.
+
+    A depth-first search from new_target looking for new_source; runs on every add-connection attempt, so it avoids
+    building a networkx graph (pass `successors` from `successors_of` to reuse the adjacency across attempts).
+    """
+    if new_source == new_target:
+        return True
+    if successors is None:
+        successors = successors_of(source, target)
     stack, seen = [new_target], {new_target}
     while stack:
         node = stack.pop()

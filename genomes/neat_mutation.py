@@ -7,7 +7,7 @@ import numpy as np
 
 from genomes.base import MutationContext
 from genomes.genes import ConnectionGenes, NodeGenes
-from genomes.graph import creates_cycle
+from genomes.graph import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
 
@@ -65,14 +65,13 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
     node_keys = genome.nodes.key
     sources = np.concatenate([np.array(genome.input_keys, dtype=np.int64), node_keys])
     existing = {pair: i for i, pair in enumerate(zip(conns.source.tolist(), conns.target.tolist()))}
-    for _ in range(config.add_connection_attempts):
-        source = int(sources[rng.integers(len(sources))])
-        target = int(node_keys[rng.integers(len(node_keys))])
-        if genome.feed_forward:
-            if source < genome.num_outputs and target < genome.num_outputs and source >= 0:
-                continue  # output -> output
-            if creates_cycle(conns.source, conns.target, source, target):
-                continue
+    successors = successors_of(conns.source, conns.target) if genome.feed_forward else None
+    attempts = config.add_connection_attempts
+    draws = zip(
+        sources[rng.integers(len(sources), size=attempts)].tolist(),
+        node_keys[rng.integers(len(node_keys), size=attempts)].tolist(),
+    )
+    for source, target in draws:
         index = existing.get((source, target))
         if index is not None:
             if conns.enabled[index]:
@@ -80,6 +79,11 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
             enabled = conns.enabled.copy()
             enabled[index] = True
             return genome.with_genes(connections=conns.replace(enabled=enabled))
+        if genome.feed_forward:
+            if 0 <= source < genome.num_outputs and target < genome.num_outputs:
+                continue  # output -> output
+            if creates_cycle(conns.source, conns.target, source, target, successors):
+                continue
         weight = _draw_weight(rng, config)
         new = ConnectionGenes.build(
             [ctx.innovations.connection(source, target)], [source], [target], [weight], [True]
