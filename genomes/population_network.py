@@ -28,13 +28,11 @@ def packable(genomes: Sequence[NeatGenome]) -> bool:
     if not genomes:
         return False
     first = genomes[0]
-    return all(
-        g.num_inputs == first.num_inputs
-        and g.num_outputs == first.num_outputs
-        and g.feed_forward == first.feed_forward
-        and bool(np.all(g.nodes.aggregation == "sum"))
+    same_shape = all(
+        g.num_inputs == first.num_inputs and g.num_outputs == first.num_outputs and g.feed_forward == first.feed_forward
         for g in genomes
     )
+    return same_shape and bool(np.all(np.concatenate([g.nodes.aggregation for g in genomes]) == "sum"))
 
 
 class PopulationNetwork:
