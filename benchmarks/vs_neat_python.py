@@ -1,6 +1,6 @@
 """Benchmark our NEAT engine against neat-python on the same tasks, in one process, on one machine.
 
-    /work/venv/bin/python benchmarks/vs_neat_python.py [--tasks xor,cartpole] [--seeds N] [--first-seed 0] [--json]
+    python benchmarks/vs_neat_python.py [--tasks xor,cartpole] [--seeds N] [--first-seed 0] [--json]
 
 --seeds defaults to 20 (XOR) / 10 (CartPole); generation caps 300 / 100. Runs are sequential and serial, the two
 engines alternating per seed. Wall time is taken around each whole run (for ours it includes the checkpoints and
@@ -9,10 +9,12 @@ metrics it always writes). Per task and engine: solved count, mean evaluations t
 <task>_speedup_wall_per_solved = neat-python / ours, <task>_speedup_genomes_per_s = ours / neat-python (> 1: ours
 is faster). With --json the last line is one JSON object.
 
-neat-python mirrors configs/xor.toml and configs/cartpole.toml where its parameters allow (population 150,
-full_direct, feed-forward, our steep sigmoid 4.9 / plain tanh registered as custom activations, same mutation
-rates, c1 = c2 = 1.0, c3 = 0.4, threshold 3.0, elitism 1, survival 0.2, stagnation 15, species_elitism 2, species
-fitness max). Left different: neat-python always normalises distance by genome size and always crosses over.
+neat-python gets the values of configs/xor.toml and configs/cartpole.toml, read from the same files, parameter for
+parameter where it has one (population, mutation rates and powers, value ranges, c2 and c3, threshold, stagnation,
+elitism, survival threshold, minimum species size; full_direct initial connections, feed-forward, our steep
+sigmoid 4.9 / plain tanh registered as custom activations, species fitness max). Left different: neat-python has
+one coefficient for excess and disjoint genes, always normalises distance by genome size, always crosses over, and
+speciates and allocates offspring its own way — which is part of what is compared.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ from evolve.executor import SerialExecutor  # noqa: E402
 from evolve.run import start_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = {  # name: (our config, generation cap, default seeds, inputs, outputs, activation, conn_add, node_add)
-    "xor": ("configs/xor.toml", 300, 20, 2, 1, "steep_sigmoid", 0.05, 0.03),
-    "cartpole": ("configs/cartpole.toml", 100, 10, 4, 2, "plain_tanh", 0.2, 0.1),
+TASKS = {  # name: (our config, generation cap, default seeds)
+    "xor": ("configs/xor.toml", 300, 20),
+    "cartpole": ("configs/cartpole.toml", 100, 10),
 }
 CARTPOLE_EPISODES, CARTPOLE_SOLVE = 5, 475.0
 XOR_INPUTS = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
@@ -48,7 +50,7 @@ XOR_TARGETS = [0.0, 1.0, 1.0, 0.0]
 
 NEAT_PYTHON_INI = """
 [NEAT]
-pop_size = 150
+pop_size = {pop_size}
 fitness_criterion = max
 fitness_threshold = 1e30
 no_fitness_termination = True
@@ -60,8 +62,8 @@ num_outputs = {outputs}
 num_hidden = 0
 feed_forward = True
 initial_connection = full_direct
-compatibility_disjoint_coefficient = 1.0
-compatibility_weight_coefficient = 0.4
+compatibility_disjoint_coefficient = {c_disjoint}
+compatibility_weight_coefficient = {c_weight}
 conn_add_prob = {conn_add}
 conn_delete_prob = 0.0
 node_add_prob = {node_add}
@@ -74,27 +76,22 @@ aggregation_options = sum
 aggregation_mutate_rate = 0.0
 {float_genes}
 enabled_default = True
-# ours flips enabled with p = 0.01; neat-python re-draws it at random with this rate, so 0.02 flips 1%
-enabled_mutate_rate = 0.02
+# ours flips enabled with probability p; neat-python re-draws it at random with its rate, so 2p flips p
+enabled_mutate_rate = {enabled_rate}
 
 [DefaultSpeciesSet]
-compatibility_threshold = 3.0
+compatibility_threshold = {threshold}
 
 [DefaultStagnation]
 species_fitness_func = max
-max_stagnation = 15
-species_elitism = 2
+max_stagnation = {max_stagnation}
+species_elitism = {species_elitism}
 
 [DefaultReproduction]
-elitism = 1
-survival_threshold = 0.2
-min_species_size = 2
+elitism = {elitism}
+survival_threshold = {survival}
+min_species_size = {min_species_size}
 """
-
-
-FLOAT_GENES = {  # name: (init mean, init stdev, mutate rate, replace rate, mutate power), range [-30, 30]
-    "bias": (0.0, 1.0, 0.7, 0.1, 0.5), "response": (1.0, 0.0, 0.0, 0.0, 0.0), "weight": (0.0, 1.0, 0.8, 0.1, 0.5),
-}
 
 
 class Solved(Exception):
@@ -109,14 +106,29 @@ def _plain_tanh(z: float) -> float:
     return math.tanh(z)
 
 
+NEAT_PYTHON_ACTIVATIONS = {"steep_sigmoid": "steep_sigmoid", "tanh": "plain_tanh"}
+
+
 def neat_python_config(task: str) -> neat.Config:
-    _, _, _, inputs, outputs, activation, conn_add, node_add = TASKS[task]
+    """neat-python's config with our config's values, parameter for parameter where neat-python has one."""
+    ours = load_config(ROOT / TASKS[task][0])
+    g, sp, rep = ours.neat, ours.species, ours.reproduction
     float_genes = "\n".join(
-        f"{name}_init_mean = {m}\n{name}_init_stdev = {sd}\n{name}_mutate_rate = {rate}\n{name}_replace_rate = {rep}\n"
-        f"{name}_mutate_power = {power}\n{name}_max_value = 30.0\n{name}_min_value = -30.0"
-        for name, (m, sd, rate, rep, power) in FLOAT_GENES.items())
-    text = NEAT_PYTHON_INI.format(inputs=inputs, outputs=outputs, activation=activation, conn_add=conn_add,
-                                  node_add=node_add, float_genes=float_genes)
+        f"{name}_init_mean = {getattr(g, name + '_init_mean')}\n{name}_init_stdev = {getattr(g, name + '_init_stdev')}\n"
+        f"{name}_mutate_rate = {getattr(g, name + '_mutate_rate')}\n"
+        f"{name}_replace_rate = {getattr(g, name + '_replace_rate')}\n"
+        f"{name}_mutate_power = {getattr(g, name + '_mutate_power')}\n{name}_max_value = {getattr(g, name + '_max')}\n"
+        f"{name}_min_value = {getattr(g, name + '_min')}"
+        for name in ("bias", "response", "weight")
+    )
+    text = NEAT_PYTHON_INI.format(
+        pop_size=ours.population.size, inputs=g.num_inputs, outputs=g.num_outputs,
+        activation=NEAT_PYTHON_ACTIVATIONS[g.activation_default], conn_add=g.conn_add_prob, node_add=g.node_add_prob,
+        float_genes=float_genes, c_disjoint=g.compatibility_disjoint, c_weight=g.compatibility_weight,
+        enabled_rate=2 * g.enabled_mutate_rate, threshold=sp.compatibility_threshold,
+        max_stagnation=sp.max_stagnation, species_elitism=sp.species_elitism, elitism=rep.elitism,
+        survival=rep.survival_threshold, min_species_size=rep.min_species_size,
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
         f.write(text)
     try:
