@@ -68,19 +68,19 @@ def speciate(
     index = PopulationIndex([genomes[g] for g in ids])
     for s in species:
         s.members = []
-    rows = [index.distances(s.representative, config) for s in species]
+    # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear.
+    distance = np.array([index.distances(s.representative, config) for s in species]).reshape(len(species), len(ids))
     candidates = list(species)
     for j, gid in enumerate(ids):
-        column = np.array([row[j] for row in rows])
-        k = int(np.argmin(column)) if len(column) else -1
-        if k >= 0 and column[k] < threshold:
+        k = int(np.argmin(distance[:, j])) if len(candidates) else -1
+        if k >= 0 and distance[k, j] < threshold:
             candidates[k].members.append(gid)
             continue
         founder = Species(key=next_key, created=generation, representative=genomes[gid], last_improved=generation)
         founder.members.append(gid)
         next_key += 1
         candidates.append(founder)
-        rows.append(index.distances(founder.representative, config))
+        distance = np.vstack([distance, index.distances(founder.representative, config)])
     survivors = [s for s in candidates if s.members]
     for s in survivors:
         s.representative = genomes[s.members[int(rng.integers(len(s.members)))]]
