@@ -87,9 +87,8 @@ class NeatStrategy:
         if len(fitness) != len(ids):
             raise ValueError(f"told {len(fitness)} fitness values for a population of {len(ids)}")
         fit = {gid: float(f) for gid, f in zip(ids, np.asarray(fitness, dtype=np.float64))}
-        species = copy.copy(state.species)
         species, next_key = speciate(
-            [copy.copy(s) for s in species], state.genomes, state.threshold, self.genome_config,
+            [copy.copy(s) for s in state.species], state.genomes, state.threshold, self.genome_config,
             state.generation, state.next_species_key, generation_rng(state.seed, state.generation, STREAM_SPECIATE),
         )
         for s in species:
