@@ -170,6 +170,9 @@ class NeatGenome:
         try:
             n_in, n_out, ff = data["num_inputs"], data["num_outputs"], data["feed_forward"]
             nodes, conns = data["nodes"], data["connections"]
+            if validate:
+                _check_columns("nodes", nodes, NODE_COLUMNS)
+                _check_columns("connections", conns, CONNECTION_COLUMNS)
             node_genes = NodeGenes.build(**{k: nodes[k] for k in ("key", "bias", "response", "activation", "aggregation")})
             conn_genes = ConnectionGenes.build(
                 **{k: conns[k] for k in ("innovation", "source", "target", "weight", "enabled")}
@@ -223,6 +226,28 @@ class NeatGenome:
             f"NeatGenome(inputs={self.num_inputs}, outputs={self.num_outputs}, hidden={len(self.hidden_keys)}, "
             f"connections={self.num_enabled()}/{len(self.connections)})"
         )
+
+
+NODE_COLUMNS = {"key": int, "bias": float, "response": float, "activation": str, "aggregation": str}
+CONNECTION_COLUMNS = {"innovation": int, "source": int, "target": int, "weight": float, "enabled": bool}
+
+
+def _check_columns(where: str, table: Any, kinds: dict[str, type]) -> None:
+    """Every gene column must be a flat JSON list of the right kind (ints stay ints: no silent truncation)."""
+    if not isinstance(table, dict):
+        raise GenomeError(f"malformed genome: {where} must be an object of gene columns")
+    for name, kind in kinds.items():
+        column = table.get(name)
+        if not isinstance(column, list):
+            raise GenomeError(f"malformed genome: {where}.{name} must be a list")
+        if kind is float:
+            ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in column)
+        elif kind is int:
+            ok = all(isinstance(v, int) and not isinstance(v, bool) for v in column)
+        else:
+            ok = all(isinstance(v, kind) for v in column)
+        if not ok:
+            raise GenomeError(f"malformed genome: {where}.{name} must hold only {kind.__name__} values")
 
 
 def _draw(rng: np.random.Generator, n: int, mean: float, stdev: float, lo: float, hi: float) -> np.ndarray:
