@@ -58,9 +58,9 @@ def speciate(
 ) -> tuple[list[Species], int]:
     """Assign every genome to a species as in the NEAT paper; returns the non-empty species and the next free key.
 
-    Each genome, in id order, joins the species whose representative (a random member of that species in the
-    previous generation) is closest, if within the threshold, or founds a new species with itself as
-    representative. Species left without members vanish; each survivor then draws a random member as its
+    Each genome, in id order, joins the first species (oldest first) whose representative — a random member of that
+    species in the previous generation — is within the threshold, or founds a new species with itself as
+    representative. (Joining the first rather than the closest is what lets a rising threshold merge species.) Species left without members vanish; each survivor then draws a random member as its
     representative for the next generation. Distances are computed one representative against the whole
     population at a time.
     """
@@ -72,9 +72,9 @@ def speciate(
     distance = np.array([index.distances(s.representative, config) for s in species]).reshape(len(species), len(ids))
     candidates = list(species)
     for j, gid in enumerate(ids):
-        k = int(np.argmin(distance[:, j])) if len(candidates) else -1
-        if k >= 0 and distance[k, j] < threshold:
-            candidates[k].members.append(gid)
+        compatible = np.flatnonzero(distance[:, j] < threshold)
+        if len(compatible):
+            candidates[int(compatible[0])].members.append(gid)  # the first compatible species, as in the paper
             continue
         founder = Species(key=next_key, created=generation, representative=genomes[gid], last_improved=generation)
         founder.members.append(gid)

@@ -119,3 +119,13 @@ def test_strategy_population_size_is_constant_and_state_round_trips():
     next_a, _ = strategy.ask(state)
     next_b, _ = strategy.ask(restored)
     assert [g.to_dict() for g in next_a] == [g.to_dict() for g in next_b]
+
+
+def test_genomes_join_the_first_compatible_species_so_a_high_threshold_merges():
+    config = busy_config()
+    ctx = MutationContext(config, InnovationTracker())
+    base, far = grow(config, 0, 3, ctx), grow(config, 1, 40, ctx)
+    species, key = speciate([], {0: base, 1: far}, 0.5, config, 0, 0, np.random.default_rng(0))
+    assert len(species) == 2
+    merged, _ = speciate(species, {2: base, 3: far}, 1e9, config, 1, key, np.random.default_rng(1))
+    assert [(s.key, s.members) for s in merged] == [(0, [2, 3])]
