@@ -34,6 +34,8 @@ class SerialExecutor:
 
 
 def make_executor(workers: int, address: str = "") -> Executor:
+    from evolve.config import ConfigError
+
     if workers == 0 and not address:
         return SerialExecutor()
-    raise NotImplementedError("the Ray executor is not available yet; use --workers 0")
+    raise ConfigError("run.workers > 0 and --address need the Ray executor, which this build does not have yet")

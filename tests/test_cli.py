@@ -48,6 +48,7 @@ def xor_run(tmp_path_factory) -> Path:
         (["inspect", "no/such/genome.json"], "no such genome file or run directory"),
         (["resume", "/"], "is not a run directory"),
         (["frobnicate"], "invalid choice"),
+        (["run", "configs/xor.toml", "--workers", "2"], "need the Ray executor"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
