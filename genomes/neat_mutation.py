@@ -14,14 +14,10 @@ from genomes.neat_genome import NeatGenome
 
 def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
     """Structural mutations (each with its own probability, or one at most), then attribute mutations (skipped
-    after a structural change unless `attributes_after_structural`)."""
-    return mutate_all([genome], rng, ctx)[0]
-
-
-def mutate_all(genomes: list[NeatGenome], rng: np.random.Generator, ctx: MutationContext) -> list[NeatGenome]:
-    """`mutate` for many genomes: structure genome by genome, attributes in one vectorized pass over all genes."""
-    structured = [mutate_structure(g, rng, ctx) for g in genomes]
-    return mutate_attributes_where(structured, [s is g for s, g in zip(structured, genomes)], rng, ctx.config)
+    after a structural change unless `attributes_after_structural`). The strategy does the same for a whole
+    generation at once: structure child by child, then `mutate_attributes_where` over all of them."""
+    structured = mutate_structure(genome, rng, ctx)
+    return mutate_attributes_where([structured], [structured is genome], rng, ctx.config)[0]
 
 
 def mutate_attributes_where(
@@ -161,15 +157,11 @@ def prune_dangling(genome: NeatGenome) -> NeatGenome:
         conns = conns.take(~np.isin(conns.source, dead) & ~np.isin(conns.target, dead))
 
 
-def mutate_attributes(genome: NeatGenome, rng: np.random.Generator, config: NeatGenomeConfig) -> NeatGenome:
-    """Perturb or replace weights, biases and responses gene by gene; toggle enabled flags; change activations."""
-    return mutate_attributes_all([genome], rng, config)[0]
-
-
 def mutate_attributes_all(
     genomes: list[NeatGenome], rng: np.random.Generator, config: NeatGenomeConfig
 ) -> list[NeatGenome]:
-    """`mutate_attributes` over many genomes with one set of random draws for all their genes."""
+    """Perturb or replace weights, biases and responses gene by gene, toggle enabled flags and change activations
+    and aggregations, for many genomes with one set of random draws over all their genes."""
     if not genomes:
         return []
     c = config
