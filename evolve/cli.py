@@ -82,13 +82,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from evolve.executor import make_executor
     from evolve.run import start_run
 
-    overrides = list(args.overrides)
-    for key, value in (("seed", args.seed), ("generations", args.generations), ("workers", args.workers)):
-        if value is not None:
-            overrides.append(f"run.{key}={value}")
-    if args.address is not None:
-        overrides.append(f"run.address={json.dumps(args.address)}")
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, [*args.overrides, *_run_overrides(args)])
     run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (run_dir / "checkpoints").exists():
         raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
@@ -109,13 +103,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     config_path = args.run_dir / "config.toml"
     if not config_path.is_file():
         raise UsageError(f"{args.run_dir} is not a run directory (no config.toml)")
-    overrides = []
-    for key, value in (("generations", args.generations), ("workers", args.workers)):
-        if value is not None:
-            overrides.append(f"run.{key}={value}")
-    if args.address is not None:
-        overrides.append(f"run.address={json.dumps(args.address)}")
-    config = load_config(config_path, overrides)
+    config = load_config(config_path, _run_overrides(args))
     (args.run_dir / "config.toml").write_text(config.to_toml())
     executor = make_executor(config.run.workers, config.run.address)
     try:
@@ -152,6 +140,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     export(genome, args.format, args.output, metadata={"source": str(source)})
     print(f"wrote {args.output}")
     return 0
+
+
+def _run_overrides(args: argparse.Namespace) -> list[str]:
+    """The [run] keys given as command-line flags (--seed, --generations, --workers, --address), as overrides."""
+    overrides = []
+    for key in ("seed", "generations", "workers"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides.append(f"run.{key}={value}")
+    if args.address is not None:
+        overrides.append(f"run.address={json.dumps(args.address)}")
+    return overrides
 
 
 def _genome_path(path: Path) -> Path:

@@ -101,7 +101,7 @@ def _loop(
             champion = int(np.argmax(fitness))
             metrics.update(results[champion]["metrics"])
             was_solved = progress.solved
-            solver = _check_solved(config, spec, progress, generation, documents, results)
+            solver = _check_solved(config, spec, progress, generation, genomes, documents, results)
             progress.wall_seconds += time.perf_counter() - started
             metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
             # best.json: the verified solution once there is one, until then the fittest genome so far.
@@ -143,6 +143,7 @@ def _check_solved(
     spec: dict[str, Any],
     progress: RunProgress,
     generation: int,
+    genomes: list[NeatGenome],
     documents: list[dict[str, Any]],
     results: list[dict[str, Any]],
 ) -> int | None:
@@ -158,7 +159,7 @@ def _check_solved(
     verdict = verify_genome({"genome": documents[best], "task": spec}, rng_seed)
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
     if verdict.solved:
-        genome = NeatGenome.from_dict(documents[best], validate=False)
+        genome = genomes[best]
         progress.solution = {"hidden_nodes": len(genome.hidden_keys), "enabled_connections": genome.num_enabled()}
         progress.solved, progress.solved_generation = True, generation
         progress.evaluations_to_solve = progress.evaluations

@@ -28,16 +28,22 @@ def evaluate_block(block: Block, sources: np.ndarray) -> np.ndarray:
     return NUMPY_ACTIVATIONS[block.activation](block.bias + block.response * pre)
 
 
+def _as_batch(inputs: np.ndarray, num_inputs: int) -> tuple[np.ndarray, bool]:
+    """Inputs as a float64 (batch, num_inputs) array, and whether a single vector was given."""
+    x = np.asarray(inputs, dtype=np.float64)
+    single = x.ndim == 1
+    x = np.atleast_2d(x)
+    if x.shape[1] != num_inputs:
+        raise ValueError(f"expected {num_inputs} inputs, got {x.shape[1]}")
+    return x, single
+
+
 class FeedForwardNetwork:
     def __init__(self, plan: NetworkPlan) -> None:
         self.plan = plan
 
     def activate(self, inputs: np.ndarray) -> np.ndarray:
-        x = np.asarray(inputs, dtype=np.float64)
-        single = x.ndim == 1
-        x = np.atleast_2d(x)
-        if x.shape[1] != self.plan.num_inputs:
-            raise ValueError(f"expected {self.plan.num_inputs} inputs, got {x.shape[1]}")
+        x, single = _as_batch(inputs, self.plan.num_inputs)
         values = np.empty((x.shape[0], self.plan.num_columns))
         values[:, : x.shape[1]] = x
         start = x.shape[1]
@@ -63,11 +69,7 @@ class RecurrentNetwork:
         self.state = None
 
     def activate(self, inputs: np.ndarray) -> np.ndarray:
-        x = np.asarray(inputs, dtype=np.float64)
-        single = x.ndim == 1
-        x = np.atleast_2d(x)
-        if x.shape[1] != self.plan.num_inputs:
-            raise ValueError(f"expected {self.plan.num_inputs} inputs, got {x.shape[1]}")
+        x, single = _as_batch(inputs, self.plan.num_inputs)
         n_nodes = len(self.plan.node_keys)
         if self.state is None or self.state.shape[0] != x.shape[0]:
             self.state = np.zeros((x.shape[0], n_nodes))
