@@ -22,6 +22,7 @@ XOR_TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
 class XorTask:
     env_id: ClassVar[str] = "xor"
     margin: float = param(0.5, gt=0.0, le=0.5, doc="solved when every |output - target| < margin")
+    device: str = param("cpu", choices=("cpu", "cuda", "auto"), doc="where the packed population is evaluated")
 
     num_inputs: ClassVar[int] = 2
     num_outputs: ClassVar[int] = 1
@@ -34,7 +35,8 @@ class XorTask:
         """All four patterns for the whole population in one packed evaluation (XOR needs no randomness)."""
         if not packable(genomes):
             return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
-        return self._score(PopulationNetwork(genomes).activate(XOR_INPUTS)[:, :, 0])
+        outputs = PopulationNetwork(genomes, self.device).activate(XOR_INPUTS)[:, :, 0]
+        return self._score(outputs.cpu().numpy())
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)

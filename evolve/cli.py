@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", type=Path)
     run.add_argument("--seed", type=int)
     run.add_argument("--out", type=Path, help="run directory (default: runs/<config>-s<seed>-<time>)")
-    run.add_argument("--workers", type=int, help="0: serial in-process")
+    run.add_argument("--workers", type=int, help="0: serial in-process; N: N Ray evaluators (default: one per CPU)")
     run.add_argument("--address", help="Ray cluster address")
     run.add_argument("--generations", type=int)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -86,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (run_dir / "checkpoints").exists():
         raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
-    executor = make_executor(config.run.workers, config.run.address)
+    executor = make_executor(config)
     try:
         summary = start_run(config, run_dir, executor)
     finally:
@@ -105,7 +105,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run_dir} is not a run directory (no config.toml)")
     config = load_config(config_path, _run_overrides(args))
     (args.run_dir / "config.toml").write_text(config.to_toml())
-    executor = make_executor(config.run.workers, config.run.address)
+    executor = make_executor(config)
     try:
         summary = resume_run(config, args.run_dir, executor)
     finally:

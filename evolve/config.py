@@ -30,10 +30,20 @@ class RunSection:
     seed: int = param(0, ge=0)
     generations: int = param(100, ge=1, doc="stop after this many generations in total")
     stop_on_solve: bool = param(True)
-    workers: int = param(0, ge=0, doc="0: evaluate serially in-process")
-    address: str = param("", doc="Ray cluster address (empty: local)")
+    workers: int = param(-1, ge=-1, doc="-1: Ray, one evaluator per CPU; 0: serial in-process; N: Ray, N evaluators")
+    address: str = param("", doc="Ray cluster address (empty: an embedded local Ray)")
+    chunk_size: int = param(25, ge=1, doc="genomes per evaluation chunk (the unit of batching, scheduling, retry)")
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
     progress: bool = param(True, doc="show a progress bar on stderr")
+
+
+@dataclass
+class RaySection:
+    """Resources of each evaluator actor, and how often a chunk may lose its worker."""
+
+    num_cpus: float = param(1.0, gt=0.0, doc="CPUs reserved per evaluator")
+    num_gpus: float = param(0.0, ge=0.0, doc="GPUs per evaluator (fractional shares a GPU); >0 evaluates on CUDA")
+    max_attempts: int = param(4, ge=1, doc="times a chunk may lose its worker before the run stops")
 
 
 @dataclass
@@ -53,6 +63,7 @@ class EnvSection:
 @dataclass
 class RunConfig:
     run: RunSection = field(default_factory=RunSection)
+    ray: RaySection = field(default_factory=RaySection)
     population: PopulationSection = field(default_factory=PopulationSection)
     neat: NeatGenomeConfig = field(default_factory=NeatGenomeConfig)
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
@@ -69,6 +80,7 @@ class RunConfig:
 
 SECTIONS: dict[str, type] = {
     "run": RunSection,
+    "ray": RaySection,
     "population": PopulationSection,
     "neat": NeatGenomeConfig,
     "species": SpeciesConfig,
@@ -203,6 +215,8 @@ def _check_consistency(config: RunConfig) -> None:
     for lo, hi in (("weight_min", "weight_max"), ("bias_min", "bias_max"), ("response_min", "response_max")):
         if getattr(neat, lo) > getattr(neat, hi):
             raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
+    if config.run.workers == 0 and config.run.address:
+        raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
     if config.reproduction.min_species_size > config.population.size:
         raise ConfigError("reproduction.min_species_size must not exceed population.size")
 

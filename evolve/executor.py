@@ -4,7 +4,10 @@ the function is pure and every payload carries its own seed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from evolve.config import RunConfig
 
 EvalFn = Callable[[dict[str, Any], int], Any]
 
@@ -12,7 +15,7 @@ EvalFn = Callable[[dict[str, Any], int], Any]
 class Executor(Protocol):
     name: str
     workers: int
-    chunks: int  # how many chunks a generation is split into (serial: one, the whole population)
+    failures: list[dict[str, Any]]  # chunks that lost their worker and were evaluated again
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]: ...
 
@@ -24,7 +27,9 @@ class SerialExecutor:
 
     name = "serial"
     workers = 0
-    chunks = 1
+
+    def __init__(self) -> None:
+        self.failures: list[dict[str, Any]] = []
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
         return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
@@ -33,9 +38,12 @@ class SerialExecutor:
         pass
 
 
-def make_executor(workers: int, address: str = "") -> Executor:
-    from evolve.config import ConfigError
-
-    if workers == 0 and not address:
+def make_executor(config: RunConfig) -> Executor:
+    """Serial for `run.workers = 0` without an address; Ray otherwise (embedded, or the cluster at the address)."""
+    run = config.run
+    if run.workers == 0 and not run.address:
         return SerialExecutor()
-    raise ConfigError("run.workers > 0 and --address need the Ray executor, which this build does not have yet")
+    from evolve.ray_executor import RayExecutor
+
+    ray = config.ray
+    return RayExecutor(run.workers, run.address, ray.num_cpus, ray.num_gpus, ray.max_attempts)

@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_json_atomic
+from evolve.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    write_json_atomic,
+)
 from evolve.config import RunConfig
 from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
@@ -94,7 +99,7 @@ def _loop(
             generation = state.generation
             documents = [g.shared_dict() for g in genomes]
             seeds = evaluation_seeds(config.run.seed, generation, ids)
-            results = _evaluate(executor, spec, documents, seeds)
+            results = _evaluate(executor, spec, documents, seeds, config.run.chunk_size)
             fitness = np.array([r["fitness"] for r in results])
             state, metrics = strategy.tell(state, genomes, fitness)
             progress.evaluations += len(genomes)
@@ -126,10 +131,10 @@ def _loop(
 
 
 def _evaluate(
-    executor: Executor, spec: dict[str, Any], documents: list[dict[str, Any]], seeds: list[int]
+    executor: Executor, spec: dict[str, Any], documents: list[dict[str, Any]], seeds: list[int], size: int
 ) -> list[dict[str, Any]]:
-    """Evaluate a generation in chunks (the executor decides how many genomes a chunk holds)."""
-    size = max(1, -(-len(documents) // max(1, executor.chunks)))
+    """Evaluate a generation in chunks of `size` genomes. The chunks are the same whatever the executor, so batched
+    evaluation sees the same inputs (and gives bit-identical results) serially and on any number of workers."""
     payloads = [
         {"task": spec, "genomes": documents[i : i + size], "seeds": seeds[i : i + size]}
         for i in range(0, len(documents), size)
@@ -211,6 +216,7 @@ def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executo
         "population_size": config.population.size,
         "executor": executor.name,
         "workers": executor.workers,
+        "worker_failures": len(executor.failures),
         "solved_generation": progress.solved_generation,
         "evaluations_to_solve": progress.evaluations_to_solve,
         "verify": progress.verify_metrics,

@@ -1,11 +1,13 @@
-"""Many NEAT phenotypes evaluated together: a population packed into padded numpy arrays.
+"""Many NEAT phenotypes evaluated together: a population packed into padded torch tensors, on CPU or CUDA.
 
-Each genome's evaluated nodes get slots in topological order (feed-forward) or in key order (recurrent); weights
-go into one (population, columns, slots) array whose columns are the inputs followed by the node slots. A
-feed-forward pass computes slot j of every genome with one batched product, so the cost grows with the deepest
-genome's node count, not with the population size; a recurrent step is a single batched product over all slots.
-Padding slots have no outgoing weights and never reach an output. Genomes with non-sum aggregations are not
-packable (`packable` says so); callers fall back to per-genome phenotypes for them.
+As in TensorNEAT, every genome's evaluated nodes get slots (feed-forward: in topological order, layer by layer;
+recurrent: in key order) and its enabled connections become a dense masked adjacency `weight[p, column, slot]`
+whose columns are the inputs followed by the slots. A feed-forward pass runs one batched matrix product per
+topological level over the whole population, so its cost grows with the deepest genome, not with the population;
+a recurrent step is one batched product over all slots. Inputs are (batch, n_in) shared by every genome or
+(population, batch, n_in), e.g. P genomes x E environments stepped in lock step. Padding slots have no outgoing
+weights and never reach an output. Genomes with non-sum aggregations are not packable (`packable` says so);
+callers fall back to per-genome phenotypes for them.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
-from genomes.activations import NUMPY_ACTIVATIONS
-from genomes.genes import NodeGenes
 from genomes.neat_genome import NeatGenome
 from genomes.network_plan import feed_forward_order
+from genomes.population_pack import PopulationPack, pack_population
+from genomes.torch_ops import TORCH_ACTIVATIONS
 
-_ACTIVATION_IDS = {name: i for i, name in enumerate(NUMPY_ACTIVATIONS)}
-_ACTIVATION_FNS = list(NUMPY_ACTIVATIONS.values())
+_ACTIVATION_FNS = list(TORCH_ACTIVATIONS.values())
 
 
 def packable(genomes: Sequence[NeatGenome]) -> bool:
@@ -35,93 +37,111 @@ def packable(genomes: Sequence[NeatGenome]) -> bool:
     return same_shape and bool(np.all(np.concatenate([g.nodes.aggregation for g in genomes]) == "sum"))
 
 
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" is CUDA when this process sees a GPU, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 class PopulationNetwork:
-    def __init__(self, genomes: Sequence[NeatGenome]) -> None:
+    """A packed population; `activate` evaluates every genome on its inputs in one call."""
+
+    def __init__(
+        self,
+        genomes: Sequence[NeatGenome],
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float64,
+    ) -> None:
         if not packable(genomes):
             raise ValueError("genomes must share inputs, outputs and mode, and use only sum aggregation")
-        first = genomes[0]
-        self.num_inputs, self.num_outputs = first.num_inputs, first.num_outputs
-        self.recurrent = not first.feed_forward
-        orders = [self._slot_order(g) for g in genomes]
-        pop, slots = len(genomes), max(max(len(o) for o in orders), 1)
-        n_in = self.num_inputs
-        self.slots = slots
-        # Gather every genome's slots and enabled connections into flat index lists, then scatter them at once.
-        node_p, node_slot, edge_p, edge_col, edge_slot, edge_w, outputs = [], [], [], [], [], [], []
-        for p, (genome, order) in enumerate(zip(genomes, orders)):
-            slot = dict(zip(order, range(len(order))))
-            node_p += [p] * len(order)
-            node_slot += range(len(order))
-            c = genome.connections
-            on = c.enabled
-            for src, tgt, w in zip(c.source[on].tolist(), c.target[on].tolist(), c.weight[on].tolist()):
-                j = slot.get(tgt)
-                if j is None:
-                    continue  # feeds no output
-                edge_p.append(p)
-                edge_col.append(-src - 1 if src < 0 else slot[src] + n_in)  # input -(i+1) is column i
-                edge_slot.append(j)
-                edge_w.append(w)
-            outputs.append([slot[k] for k in genome.output_keys])
-        self.outputs = np.array(outputs, dtype=np.int64)
-        self.weight = np.zeros((pop, n_in + slots, slots))
-        index = tuple(np.array(a, dtype=np.int64) for a in (edge_p, edge_col, edge_slot))
-        np.add.at(self.weight, index, np.array(edge_w, dtype=np.float64))
-        all_nodes = NodeGenes.concat(*(g.nodes for g in genomes))
-        offsets = np.cumsum([0] + [len(g.nodes) for g in genomes[:-1]])
-        node_p_arr = np.array(node_p, dtype=np.int64)
-        rows = np.concatenate(
-            [np.searchsorted(g.nodes.key, np.array(o, dtype=np.int64)) for g, o in zip(genomes, orders)]
-        ).astype(np.int64) + offsets[node_p_arr]
-        node_slot_arr = np.array(node_slot, dtype=np.int64)
-        self.bias = np.zeros((pop, slots))
-        self.response = np.ones((pop, slots))
-        self.activation = np.full((pop, slots), _ACTIVATION_IDS["identity"], dtype=np.int64)
-        self.bias[node_p_arr, node_slot_arr] = all_nodes.bias[rows]
-        self.response[node_p_arr, node_slot_arr] = all_nodes.response[rows]
-        names, inverse = np.unique(all_nodes.activation[rows], return_inverse=True)
-        self.activation[node_p_arr, node_slot_arr] = np.array([_ACTIVATION_IDS[n] for n in names.tolist()])[inverse]
-        self._groups = [
-            [(fn_id, np.flatnonzero(self.activation[:, j] == fn_id)) for fn_id in np.unique(self.activation[:, j])]
-            for j in range(slots)
-        ]
-        self.state: np.ndarray | None = None
+        pack = pack_population(genomes, [_slot_order(g) for g in genomes], list(TORCH_ACTIVATIONS))
+        self.device, self.dtype = resolve_device(device), dtype
+        self.num_inputs, self.num_outputs, self.recurrent = pack.num_inputs, pack.num_outputs, pack.recurrent
+        self.size = pack.weight.shape[0]
 
-    def _slot_order(self, genome: NeatGenome) -> list[int]:
-        if genome.feed_forward:
-            return [k for layer in feed_forward_order(genome) for k in layer]
-        return genome.nodes.key.tolist()
+        def tensor(a: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+            return torch.as_tensor(a, dtype=dtype or self.dtype, device=self.device)
+
+        self.weight = tensor(pack.weight)
+        self.bias = tensor(pack.bias)[:, None, :]
+        self.response = tensor(pack.response)[:, None, :]
+        self.outputs = tensor(pack.outputs, torch.int64)
+        self._steps = [self._step(pack, lo, hi, level) for lo, hi, level in _level_ranges(pack)]
+        self.state: torch.Tensor | None = None
+
+    def _step(self, pack: PopulationPack, lo: int, hi: int, level: int | None):
+        """What one level (or the recurrent update) needs: its slot range, the slots it writes, and per
+        activation function the slots using it (None when one function covers the whole range)."""
+        activation = pack.activation[:, lo:hi]
+        ids = np.unique(activation).tolist()
+        groups = [(_ACTIVATION_FNS[i], None if len(ids) == 1 else
+                   torch.as_tensor(activation == i, device=self.device)[:, None, :]) for i in ids]
+        writes = None if level is None else torch.as_tensor(pack.level[:, lo:hi] == level, device=self.device)
+        return lo, hi, groups, None if writes is None else writes[:, None, :]
 
     def reset(self) -> None:
         self.state = None
 
-    def activate(self, inputs: np.ndarray) -> np.ndarray:
-        """inputs (batch, n_in), shared by all genomes, or (population, batch, n_in); returns (population, batch,
-        n_out). Recurrent populations advance one time step per call."""
-        pop = self.weight.shape[0]
-        x = np.asarray(inputs, dtype=np.float64)
-        x = np.broadcast_to(x, (pop, *x.shape)) if x.ndim == 2 else x
-        batch = x.shape[1]
-        n_in = self.num_inputs
-        if self.recurrent:
-            if self.state is None or self.state.shape[1] != batch:
-                self.state = np.zeros((pop, batch, self.slots))
-            pre = np.concatenate([x, self.state], axis=2) @ self.weight
-            values = self.bias[:, None, :] + self.response[:, None, :] * pre
-            self.state = np.empty_like(values)
-            for j in range(self.slots):
-                self._activate_slot(values, j, self.state)
-            nodes = self.state
-        else:
-            full = np.zeros((pop, batch, n_in + self.slots))
-            full[:, :, :n_in] = x
-            for j in range(self.slots):
-                pre = np.einsum("pbc,pc->pb", full[:, :, : n_in + j], self.weight[:, : n_in + j, j])
-                full[:, :, n_in + j] = self.bias[:, j, None] + self.response[:, j, None] * pre
-                self._activate_slot(full[:, :, n_in:], j, full[:, :, n_in:])
-            nodes = full[:, :, n_in:]
-        return np.take_along_axis(nodes, self.outputs[:, None, :], axis=2)
+    def activate(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """inputs (batch, n_in) or (population, batch, n_in); returns (population, batch, n_out) on the network's
+        device. Recurrent populations advance one time step per call."""
+        x = torch.as_tensor(inputs, dtype=self.dtype, device=self.device)
+        if x.ndim == 2:
+            x = x.expand(self.size, *x.shape)
+        if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
+            raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
+                             f" got {tuple(x.shape)}")
+        nodes = self._recurrent_step(x) if self.recurrent else self._feed_forward(x)
+        index = self.outputs[:, None, :].expand(-1, x.shape[1], -1)
+        return torch.gather(nodes, 2, index)
 
-    def _activate_slot(self, values: np.ndarray, j: int, out: np.ndarray) -> None:
-        for fn_id, members in self._groups[j]:
-            out[members, :, j] = _ACTIVATION_FNS[fn_id](values[members, :, j])
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_in = self.num_inputs
+        full = torch.zeros((*x.shape[:2], n_in + self.weight.shape[2]), dtype=self.dtype, device=self.device)
+        full[:, :, :n_in] = x
+        for lo, hi, groups, writes in self._steps:
+            # Slots of level d read only columns before slot `hi`: inputs and earlier levels.
+            pre = torch.bmm(full[:, :, : n_in + hi], self.weight[:, : n_in + hi, lo:hi])
+            values = _activate(self.bias[:, :, lo:hi] + self.response[:, :, lo:hi] * pre, groups)
+            target = full[:, :, n_in + lo : n_in + hi]
+            target.copy_(torch.where(writes, values, target))
+        return full[:, :, n_in:]
+
+    def _recurrent_step(self, x: torch.Tensor) -> torch.Tensor:
+        slots = self.weight.shape[2]
+        if self.state is None or self.state.shape[1] != x.shape[1]:
+            self.state = torch.zeros((self.size, x.shape[1], slots), dtype=self.dtype, device=self.device)
+        pre = torch.bmm(torch.cat([x, self.state], dim=2), self.weight)
+        (_, _, groups, _), = self._steps
+        self.state = _activate(self.bias + self.response * pre, groups)
+        return self.state
+
+
+def _activate(z: torch.Tensor, groups) -> torch.Tensor:
+    (fn, mask), *rest = groups
+    out = fn(z)
+    for fn, mask in rest:
+        out = torch.where(mask, fn(z), out)
+    return out
+
+
+def _slot_order(genome: NeatGenome) -> list[list[int]]:
+    """Slots level by level: topological layers (feed-forward) or one level of every node (recurrent)."""
+    if genome.feed_forward:
+        return feed_forward_order(genome)
+    return [genome.nodes.key.tolist()]
+
+
+def _level_ranges(pack: PopulationPack) -> list[tuple[int, int, int | None]]:
+    """(first slot, end slot, level) of each level's span over the population; recurrent: one span, no level."""
+    slots = pack.weight.shape[2]
+    if pack.recurrent:
+        return [(0, slots, None)]
+    ranges = []
+    for level in range(int(pack.level.max()) + 1 if pack.level.size else 0):
+        at = pack.level == level
+        columns = np.flatnonzero(at.any(axis=0))
+        if len(columns):
+            ranges.append((int(columns[0]), int(columns[-1]) + 1, level))
+    return ranges

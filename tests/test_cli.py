@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,10 @@ def xor_run(tmp_path_factory) -> Path:
         (["inspect", "no/such/genome.json"], "no such genome file or run directory"),
         (["resume", "/"], "is not a run directory"),
         (["frobnicate"], "invalid choice"),
-        (["run", "configs/xor.toml", "--workers", "2"], "need the Ray executor"),
+        (["run", "configs/xor.toml", "--workers", "-2"], "run.workers must be >= -1, got -2"),
+        (["run", "configs/xor.toml", "--workers", "0", "--address", "10.0.0.1:6379"], "run.workers = 0 (serial)"),
+        (["run", "configs/xor.toml", "--address", "127.0.0.1:1"], "cannot join the Ray cluster at 127.0.0.1:1"),
+        (["run", "configs/xor.toml", "--set", "ray.num_gpus=-1"], "ray.num_gpus must be >= 0.0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
@@ -67,7 +71,8 @@ def test_malformed_genome_is_a_clear_error(tmp_path):
 def test_run_refuses_to_overwrite_and_resume_continues(xor_run):
     assert_usage_error(evolve("run", "configs/xor.toml", "--out", str(xor_run)), "already holds a run")
     summary = json.loads((xor_run / "summary.json").read_text())
-    assert summary["solved"] and summary["executor"] == "serial" and summary["workers"] == 0
+    # The default executor is an embedded Ray with one evaluator per CPU.
+    assert summary["solved"] and summary["executor"] == "ray" and summary["workers"] == os.cpu_count()
     again = evolve("resume", str(xor_run))  # solved runs stop; resuming reports the same result
     assert again.returncode == 0, again.stderr
     assert json.loads((xor_run / "summary.json").read_text())["generations"] == summary["generations"]

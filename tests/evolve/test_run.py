@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from evolve.checkpoint import latest_checkpoint, load_checkpoint
 from evolve.config import load_config
 from evolve.executor import SerialExecutor
 from evolve.run import resume_run, start_run
-
-REPO = Path(__file__).resolve().parents[2]
-VOLATILE = {"wall_seconds"}
+from tests.run_helpers import run_config
+from tests.run_helpers import run_metrics as _metrics
 
 
 def _config(generations: int, seed: int = 3, *extra: str):
-    return load_config(
-        REPO / "configs" / "xor.toml",
-        [f"run.generations={generations}", f"run.seed={seed}", "run.progress=false", *extra],
-    )
-
-
-def _metrics(run_dir: Path) -> list[dict]:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k not in VOLATILE} for line in lines]
+    return run_config("xor", f"run.generations={generations}", f"run.seed={seed}", *extra)
 
 
 def test_xor_run_solves_and_writes_the_run_directory(tmp_path):

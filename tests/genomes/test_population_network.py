@@ -26,13 +26,13 @@ def test_packed_population_matches_per_genome_phenotypes(seed, feed_forward, siz
     x = rng.normal(size=(batch, 3)) * 3
     for _ in range(3 if not feed_forward else 1):  # recurrent: several steps with carried state
         expected = np.stack([n.activate(x) for n in networks])
-        np.testing.assert_allclose(packed.activate(x), expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(packed.activate(x).numpy(), expected, rtol=1e-9, atol=1e-12)
     packed.reset()
     for n in networks:
         n.reset()
     per_genome_inputs = rng.normal(size=(size, batch, 3))
     expected = np.stack([n.activate(xi) for n, xi in zip(networks, per_genome_inputs)])
-    np.testing.assert_allclose(packed.activate(per_genome_inputs), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(packed.activate(per_genome_inputs).numpy(), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_non_sum_aggregation_is_not_packable_and_xor_falls_back():

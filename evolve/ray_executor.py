@@ -1,0 +1,207 @@
+"""Evaluation on Ray: a pool of evaluator actors that takes a generation in chunks and survives lost workers.
+
+Each actor is a long-lived process that keeps what is expensive to build (environments, emulators, datasets, the
+torch device) alive between chunks. A chunk whose actor dies, alone or with its whole node, goes back to the
+queue and is evaluated by another actor; the dead actor is replaced. Results come back in payload order, so a
+generation evaluated on N workers, with or without failures, is the same as one evaluated serially.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray.exceptions import (
+    NodeDiedError,
+    ObjectLostError,
+    OwnerDiedError,
+    RayActorError,
+    WorkerCrashedError,
+)
+
+from evolve.executor import EvalFn
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the process or node running the chunk is gone", not "the evaluation itself failed".
+WORKER_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ObjectLostError, OwnerDiedError)
+
+
+class EvaluationFailedError(RuntimeError):
+    """A chunk kept losing its worker; the run stops rather than loop forever."""
+
+
+@ray.remote
+class Evaluator:
+    """One evaluation process. CUDA is visible only when the actor was given GPUs (Ray sets the devices)."""
+
+    def ready(self) -> tuple[str, int]:
+        return ray.get_runtime_context().get_node_id(), os.getpid()
+
+    def evaluate(self, fn: EvalFn, payload: dict[str, Any], seed: int) -> Any:
+        return fn(payload, seed)
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    node: str = ""
+    pid: int = 0
+
+
+class RayExecutor:
+    """Maps an evaluation function over payloads on a pool of Ray actors, one chunk in flight per actor."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        workers: int = -1,
+        address: str = "",
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        max_attempts: int = 4,
+    ) -> None:
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
+            _init_ray(address, workers, num_cpus)
+        available = ray.cluster_resources()
+        if workers < 0:  # one evaluator per CPU of the whole cluster
+            workers = max(1, int(available.get("CPU", 1) // max(num_cpus, 1e-9)))
+        if num_gpus > available.get("GPU", 0.0) + 1e-9:
+            log.warning("ray.num_gpus = %s but the cluster has %s GPUs: evaluators will wait for them",
+                        num_gpus, available.get("GPU", 0.0))
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.failures: list[dict[str, Any]] = []  # one entry per lost chunk: node, error
+        self._options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_restarts": 0}
+        self._idle: deque[_Slot] = deque()
+        self._starting: dict[ray.ObjectRef, _Slot] = {}
+        self._running: dict[ray.ObjectRef, tuple[int, _Slot]] = {}
+        for _ in range(workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        slot = _Slot(Evaluator.options(**self._options).remote())
+        self._starting[slot.actor.ready.remote()] = slot
+
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
+        if len(payloads) != len(seeds):
+            raise ValueError("payloads and seeds differ in length")
+        queue = deque(range(len(payloads)))
+        attempts = [0] * len(payloads)
+        results: list[Any] = [None] * len(payloads)
+        running = self._running
+        done = 0
+        while done < len(payloads):
+            while queue and self._idle:
+                index, slot = queue.popleft(), self._idle.popleft()
+                attempts[index] += 1
+                running[slot.actor.evaluate.remote(fn, payloads[index], seeds[index])] = (index, slot)
+            ready, _ = ray.wait([*running, *self._starting], num_returns=1)
+            ref = ready[0]
+            if ref in self._starting:
+                self._started(ref)
+                continue
+            index, slot = running.pop(ref)
+            try:
+                results[index] = ray.get(ref)
+            except WORKER_LOST as exc:
+                self._lost(slot, index, len(payloads), exc)
+                if attempts[index] >= self.max_attempts:
+                    raise EvaluationFailedError(
+                        f"chunk {index} lost its worker {attempts[index]} times; last error: {_first_line(exc)}"
+                    ) from exc
+                queue.appendleft(index)
+                continue
+            except ray.exceptions.RayTaskError as exc:  # the evaluation raised: re-raise the original error
+                self._drain()
+                raise exc.as_instanceof_cause() from None
+            done += 1
+            self._idle.append(slot)
+        return results
+
+    def _drain(self) -> None:
+        """Wait out the chunks still in flight after a failed map, so the pool is whole for the next one."""
+        for ref, (_, slot) in list(self._running.items()):
+            try:
+                ray.get(ref)
+                self._idle.append(slot)
+            except WORKER_LOST:
+                self._spawn()
+            except ray.exceptions.RayTaskError:
+                self._idle.append(slot)
+        self._running.clear()
+
+    def _started(self, ref: ray.ObjectRef) -> None:
+        slot = self._starting.pop(ref)
+        try:
+            slot.node, slot.pid = ray.get(ref)
+        except WORKER_LOST as exc:
+            log.warning("an evaluator failed to start (%s); starting another", _first_line(exc))
+            self._spawn()
+            return
+        self._idle.append(slot)
+
+    def _lost(self, slot: _Slot, index: int, total: int, exc: Exception) -> None:
+        log.warning(
+            "evaluator on node %s died during chunk %d of %d (%s); re-evaluating it on another worker",
+            slot.node[:12] or "?", index, total, _first_line(exc),
+        )
+        self.failures.append({"node": slot.node, "chunk": index, "error": type(exc).__name__})
+        self._spawn()
+
+    def busy_workers(self) -> list[tuple[str, int]]:
+        """(node id, process id) of each evaluator that is working on a chunk right now."""
+        return [(slot.node, slot.pid) for _, slot in list(self._running.values())]
+
+    def close(self) -> None:
+        for slot in [*self._idle, *self._starting.values(), *(s for _, s in self._running.values())]:
+            ray.kill(slot.actor)
+        self._idle.clear()
+        self._starting.clear()
+        self._running.clear()
+        if self._owns_ray:
+            ray.shutdown()
+
+
+def _init_ray(address: str, workers: int, num_cpus: float) -> None:
+    """Join the cluster at `address`, or start an embedded one sized for the requested evaluators."""
+    options: dict[str, Any] = {"include_dashboard": False, "logging_level": "WARNING", "log_to_driver": True}
+    if address:
+        from evolve.config import ConfigError
+
+        _check_reachable(address)
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, ValueError, RuntimeError, ray.exceptions.AuthenticationError) as exc:
+            raise ConfigError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}") from None
+        return
+    cpus = os.cpu_count() or 1
+    if workers > 0:
+        cpus = max(cpus, int(-(-workers * num_cpus // 1)))  # room for every requested evaluator
+    ray.init(num_cpus=cpus, **options)
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a host:port nobody listens on (Ray itself retries for minutes); "auto" and URLs pass."""
+    from evolve.config import ConfigError
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot join the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,81 @@
+"""The Ray executor: the same trajectory as serial evaluation on 1 and 2 workers, and a killed worker's chunk is
+evaluated again elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import ray
+
+from evolve.executor import SerialExecutor
+from evolve.ray_executor import RayExecutor
+from evolve.run import start_run
+from tests.run_helpers import run_config, run_metrics
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def _run(config, run_dir, executor) -> dict:
+    try:
+        return start_run(config, run_dir, executor)
+    finally:
+        executor.close()
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("xor", ("run.generations=8", "run.stop_on_solve=false", "population.size=60", "run.chunk_size=7")),
+        ("cartpole", ("run.generations=3", "population.size=30", "run.chunk_size=4")),
+    ],
+)
+def test_serial_and_one_or_two_ray_workers_give_the_same_trajectory(tmp_path, name, overrides):
+    config = run_config(name, "run.seed=4", *overrides)
+    serial = _run(config, tmp_path / "serial", SerialExecutor())
+    for workers in (1, 2):
+        run_dir = tmp_path / f"ray{workers}"
+        summary = _run(config, run_dir, RayExecutor(workers))
+        assert summary["executor"] == "ray" and summary["workers"] == workers
+        assert run_metrics(run_dir) == run_metrics(tmp_path / "serial")
+        assert json.loads((run_dir / "best.json").read_text()) == json.loads((tmp_path / "serial/best.json").read_text())
+        assert summary["best_fitness"] == serial["best_fitness"]
+
+
+def _kill_first_busy_worker(executor: RayExecutor, killed: list[int], stop: threading.Event) -> None:
+    while not stop.is_set():
+        busy = executor.busy_workers()
+        if busy:
+            pid = busy[0][1]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.002)
+
+
+def test_a_killed_worker_process_has_its_chunk_evaluated_again(tmp_path):
+    config = run_config("cartpole", "run.seed=2", "run.generations=2", "population.size=24", "env.episodes=40", "run.chunk_size=4")
+    _run(config, tmp_path / "serial", SerialExecutor())
+    executor = RayExecutor(2)
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_first_busy_worker, args=(executor, killed, stop))
+    killer.start()
+    try:
+        summary = _run(config, tmp_path / "ray", executor)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the run finished before any worker could be killed"
+    assert summary["worker_failures"] >= 1 and executor.failures[0]["error"]
+    assert summary["evaluations"] == 2 * 24
+    assert run_metrics(tmp_path / "ray") == run_metrics(tmp_path / "serial")
