@@ -7,6 +7,7 @@ clipped to [0, 1], is the action. Every episode starts from START_STATE (long po
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,8 +25,10 @@ from envs.double_pole import (
     observe,
 )
 from envs.task import EvalResult
+from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
+from genomes.population_network import PopulationNetwork, packable
 
 JIGGLE_WINDOW = 100  # Gruau et al.'s damping term looks at the last 100 balanced steps
 GRID_VALUES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -92,6 +95,37 @@ def balance_batch(network: Network, starts: np.ndarray, max_steps: int, velociti
     return steps
 
 
+def balance_population(
+    network: PopulationNetwork, max_steps: int, velocities: bool, start: State = START_STATE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every genome of a packed population balancing its own cart from `start`, in lock step: one network call
+    per step for the whole population, shrunk to the genomes still balancing whenever half of them have failed.
+    Returns the steps each balanced and the sum of the jiggle |x| + |xdot| + |theta1| + |thetadot1| over its last
+    JIGGLE_WINDOW balanced steps."""
+    pop = network.size
+    network.reset()
+    states = np.tile(np.asarray(start, dtype=np.float64), (pop, 1))
+    steps = np.zeros(pop, dtype=np.int64)
+    jiggle = np.zeros((pop, JIGGLE_WINDOW))
+    alive = np.flatnonzero(~failed_batch(states))
+    rows = alive.copy()  # the network row of each live cart
+    for t in range(max_steps):
+        if not len(alive):
+            break
+        if len(alive) <= network.size // 2:
+            network, rows = network.subset(rows), np.arange(len(alive))
+        inputs = np.zeros((network.size, 1, network.num_inputs))
+        inputs[rows, 0] = observe(states[alive], velocities)
+        out = network.activate(inputs)[:, 0, 0].cpu().numpy()[rows]
+        moved = advance_batch(states[alive], np.nan_to_num(np.clip(out, 0.0, 1.0), nan=0.0))
+        ok = ~failed_batch(moved)
+        alive, rows, moved = alive[ok], rows[ok], moved[ok]
+        states[alive] = moved
+        steps[alive] += 1
+        jiggle[alive, t % JIGGLE_WINDOW] = np.abs(moved[:, :4]).sum(axis=1)
+    return steps, jiggle.sum(axis=1)
+
+
 def damping_fitness(steps: int, jiggle: deque[float] | list[float], max_steps: int = 1000) -> float:
     """Gruau et al.'s fitness 0.1 * t / max_steps + 0.9 * f2, f2 = 0.75 / (sum of the last 100 jiggle values)
     once t >= 100 (else 0); `jiggle` holds |x| + |xdot| + |theta1| + |thetadot1| of the balanced states."""
@@ -113,7 +147,17 @@ class DoublePoleVelocityTask:
     num_outputs: ClassVar[int] = 1
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
-        steps = balance(network, self.max_steps, velocities=True)
+        return self._result(balance(network, self.max_steps, velocities=True))
+
+    def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
+        """The population balancing in lock step (numpy physics for every cart; equal to `evaluate` up to the
+        float rounding of array versus scalar math, which a chaotic system can amplify)."""
+        if not packable(genomes):
+            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+        steps, _ = balance_population(PopulationNetwork(genomes), self.max_steps, velocities=True)
+        return [self._result(int(s)) for s in steps]
+
+    def _result(self, steps: int) -> EvalResult:
         return EvalResult(float(steps), {"steps": float(steps)}, solved=steps >= self.max_steps)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
@@ -140,7 +184,16 @@ class DoublePoleNoVelocityTask:
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         jiggle: deque[float] = deque(maxlen=JIGGLE_WINDOW)
         steps = balance(network, self.max_steps, velocities=False, jiggle=jiggle)
-        fitness = damping_fitness(steps, jiggle, self.max_steps)
+        return self._result(steps, damping_fitness(steps, jiggle, self.max_steps))
+
+    def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
+        """The population in lock step, as `DoublePoleVelocityTask.evaluate_batch`."""
+        if not packable(genomes):
+            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+        steps, jiggle = balance_population(PopulationNetwork(genomes), self.max_steps, velocities=False)
+        return [self._result(int(n), damping_fitness(int(n), [j], self.max_steps)) for n, j in zip(steps, jiggle)]
+
+    def _result(self, steps: int, fitness: float) -> EvalResult:
         return EvalResult(fitness, {"steps": float(steps)}, solved=steps >= self.max_steps)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:

@@ -23,7 +23,8 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """Evaluates in the calling process, in order."""
+    """Evaluates in the calling process, in order, on one core like one Ray evaluator: torch's intra-op threads
+    only contend on the small per-step tensors of population evaluation (and thrash when the machine is busy)."""
 
     name = "serial"
     workers = 0
@@ -32,7 +33,14 @@ class SerialExecutor:
         self.failures: list[dict[str, Any]] = []
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
-        return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
+        finally:
+            torch.set_num_threads(threads)
 
     def close(self) -> None:
         pass

@@ -41,6 +41,11 @@ class EvaluationFailedError(RuntimeError):
 class Evaluator:
     """One evaluation process. CUDA is visible only when the actor was given GPUs (Ray sets the devices)."""
 
+    def __init__(self, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)  # the actor's CPU share; more threads only contend with other actors
+
     def ready(self) -> tuple[str, int]:
         return ray.get_runtime_context().get_node_id(), os.getpid()
 
@@ -88,7 +93,7 @@ class RayExecutor:
             self._spawn()
 
     def _spawn(self) -> None:
-        slot = _Slot(Evaluator.options(**self._options).remote())
+        slot = _Slot(Evaluator.options(**self._options).remote(max(1, int(self._options["num_cpus"]))))
         self._starting[slot.actor.ready.remote()] = slot
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
@@ -156,6 +161,15 @@ class RayExecutor:
         )
         self.failures.append({"node": slot.node, "chunk": index, "error": type(exc).__name__})
         self._spawn()
+
+    def wait_ready(self, timeout: float | None = None) -> int:
+        """Wait until every evaluator being started is up (or `timeout` seconds pass); returns how many are idle."""
+        pending = list(self._starting)
+        if pending:
+            ready, _ = ray.wait(pending, num_returns=len(pending), timeout=timeout)
+            for ref in ready:
+                self._started(ref)
+        return len(self._idle)
 
     def busy_workers(self) -> list[tuple[str, int]]:
         """(node id, process id) of each evaluator that is working on a chunk right now."""

@@ -99,7 +99,7 @@ def _loop(
             generation = state.generation
             documents = [g.shared_dict() for g in genomes]
             seeds = evaluation_seeds(config.run.seed, generation, ids)
-            results = _evaluate(executor, spec, documents, seeds, config.run.chunk_size)
+            results = evaluate_generation(executor, spec, documents, seeds, config.run.chunk_size)
             fitness = np.array([r["fitness"] for r in results])
             state, metrics = strategy.tell(state, genomes, fitness)
             progress.evaluations += len(genomes)
@@ -130,7 +130,7 @@ def _loop(
     return summary
 
 
-def _evaluate(
+def evaluate_generation(
     executor: Executor, spec: dict[str, Any], documents: list[dict[str, Any]], seeds: list[int], size: int
 ) -> list[dict[str, Any]]:
     """Evaluate a generation in chunks of `size` genomes. The chunks are the same whatever the executor, so batched

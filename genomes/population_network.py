@@ -1,17 +1,17 @@
-"""Many NEAT phenotypes evaluated together: a population packed into padded torch tensors, on CPU or CUDA.
+"""Many NEAT phenotypes evaluated together as one flattened graph in torch tensors, on CPU or CUDA.
 
-As in TensorNEAT, every genome's evaluated nodes get slots (feed-forward: in topological order, layer by layer;
-recurrent: in key order) and its enabled connections become a dense masked adjacency `weight[p, column, slot]`
-whose columns are the inputs followed by the slots. A feed-forward pass runs one batched matrix product per
-topological level over the whole population, so its cost grows with the deepest genome, not with the population;
-a recurrent step is one batched product over all slots. Inputs are (batch, n_in) shared by every genome or
-(population, batch, n_in), e.g. P genomes x E environments stepped in lock step. Padding slots have no outgoing
-weights and never reach an output. Genomes with non-sum aggregations are not packable (`packable` says so);
-callers fall back to per-genome phenotypes for them.
+The population is packed level by level (`genomes.population_pack`): a feed-forward pass makes a fixed handful of
+tensor operations per topological level for all genomes at once (gather the sources, weigh, sum, activate), so
+its cost grows with the deepest genome and the number of connections, never with a Python loop over genomes; a
+recurrent step is one such level over every node, reading the previous step's values. Inputs are (batch, n_in)
+shared by every genome or (population, batch, n_in), e.g. P genomes x E environments stepped in lock step.
+Genomes with non-sum aggregations are not packable (`packable` says so); callers fall back to per-genome
+phenotypes for them.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 
 from genomes.neat_genome import NeatGenome
 from genomes.network_plan import feed_forward_order
-from genomes.population_pack import PopulationPack, pack_population
+from genomes.population_pack import LevelPack, pack_population
 from genomes.torch_ops import TORCH_ACTIVATIONS
 
 _ACTIVATION_FNS = list(TORCH_ACTIVATIONS.values())
@@ -55,33 +55,48 @@ class PopulationNetwork:
     ) -> None:
         if not packable(genomes):
             raise ValueError("genomes must share inputs, outputs and mode, and use only sum aggregation")
-        pack = pack_population(genomes, [_slot_order(g) for g in genomes], list(TORCH_ACTIVATIONS))
+        self.genomes = list(genomes)
+        pack = pack_population(self.genomes, [_levels(g) for g in self.genomes])
         self.device, self.dtype = resolve_device(device), dtype
         self.num_inputs, self.num_outputs, self.recurrent = pack.num_inputs, pack.num_outputs, pack.recurrent
-        self.size = pack.weight.shape[0]
+        self.size, self.num_columns = pack.size, pack.num_columns
+        self.node_columns = pack.node_columns
 
-        def tensor(a: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
-            return torch.as_tensor(a, dtype=dtype or self.dtype, device=self.device)
+        self._levels = [
+            (lv.start, self._sparse(lv), self._tensor(lv.bias)[:, None], self._tensor(lv.response)[:, None],
+             [(TORCH_ACTIVATIONS[name], first, end) for name, first, end in lv.groups])
+            for lv in pack.levels
+        ]
+        self.outputs = torch.as_tensor(pack.outputs.ravel(), device=self.device)
+        self.state: torch.Tensor | None = None  # recurrent: (columns, batch) values of the previous step
 
-        self.weight = tensor(pack.weight)
-        self.bias = tensor(pack.bias)[:, None, :]
-        self.response = tensor(pack.response)[:, None, :]
-        self.outputs = tensor(pack.outputs, torch.int64)
-        self._steps = [self._step(pack, lo, hi, level) for lo, hi, level in _level_ranges(pack)]
-        self.state: torch.Tensor | None = None
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
-    def _step(self, pack: PopulationPack, lo: int, hi: int, level: int | None):
-        """What one level (or the recurrent update) needs: its slot range, the slots it writes, and per
-        activation function the slots using it (None when one function covers the whole range)."""
-        activation = pack.activation[:, lo:hi]
-        ids = np.unique(activation).tolist()
-        groups = [(_ACTIVATION_FNS[i], None if len(ids) == 1 else
-                   torch.as_tensor(activation == i, device=self.device)[:, None, :]) for i in ids]
-        writes = None if level is None else torch.as_tensor(pack.level[:, lo:hi] == level, device=self.device)
-        return lo, hi, groups, None if writes is None else writes[:, None, :]
+    def _sparse(self, level: LevelPack) -> torch.Tensor:
+        """The level's connections as a CSR (nodes x columns) matrix."""
+        indices = torch.as_tensor(np.stack([level.targets, level.sources]), device=self.device)
+        coo = torch.sparse_coo_tensor(
+            indices, self._tensor(level.weights), (level.size, self.num_columns), check_invariants=False
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return coo.coalesce().to_sparse_csr()
 
     def reset(self) -> None:
         self.state = None
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PopulationNetwork:
+        """The network of genomes `rows` only, carrying their recurrent state: lock-step loops shrink the batch
+        as genomes finish, so late steps cost what the remaining genomes cost."""
+        rows = [int(r) for r in rows]
+        sub = PopulationNetwork([self.genomes[r] for r in rows], self.device, self.dtype)
+        if self.state is not None:
+            old = torch.as_tensor(np.concatenate([self.node_columns[r] for r in rows]), device=self.device)
+            new = torch.as_tensor(np.concatenate(sub.node_columns), device=self.device)
+            sub.state = torch.zeros((sub.num_columns, self.state.shape[1]), dtype=self.dtype, device=self.device)
+            sub.state[new] = self.state[old]
+        return sub
 
     def activate(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """inputs (batch, n_in) or (population, batch, n_in); returns (population, batch, n_out) on the network's
@@ -92,56 +107,26 @@ class PopulationNetwork:
         if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
             raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
                              f" got {tuple(x.shape)}")
-        nodes = self._recurrent_step(x) if self.recurrent else self._feed_forward(x)
-        index = self.outputs[:, None, :].expand(-1, x.shape[1], -1)
-        return torch.gather(nodes, 2, index)
-
-    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
-        n_in = self.num_inputs
-        full = torch.zeros((*x.shape[:2], n_in + self.weight.shape[2]), dtype=self.dtype, device=self.device)
-        full[:, :, :n_in] = x
-        for lo, hi, groups, writes in self._steps:
-            # Slots of level d read only columns before slot `hi`: inputs and earlier levels.
-            pre = torch.bmm(full[:, :, : n_in + hi], self.weight[:, : n_in + hi, lo:hi])
-            values = _activate(self.bias[:, :, lo:hi] + self.response[:, :, lo:hi] * pre, groups)
-            target = full[:, :, n_in + lo : n_in + hi]
-            target.copy_(torch.where(writes, values, target))
-        return full[:, :, n_in:]
-
-    def _recurrent_step(self, x: torch.Tensor) -> torch.Tensor:
-        slots = self.weight.shape[2]
-        if self.state is None or self.state.shape[1] != x.shape[1]:
-            self.state = torch.zeros((self.size, x.shape[1], slots), dtype=self.dtype, device=self.device)
-        pre = torch.bmm(torch.cat([x, self.state], dim=2), self.weight)
-        (_, _, groups, _), = self._steps
-        self.state = _activate(self.bias + self.response * pre, groups)
-        return self.state
+        batch = x.shape[1]
+        if self.recurrent and self.state is not None and self.state.shape[1] == batch:
+            values = self.state
+        else:
+            values = torch.zeros((self.num_columns, batch), dtype=self.dtype, device=self.device)
+        values[1 : 1 + self.size * self.num_inputs] = x.permute(0, 2, 1).reshape(-1, batch)
+        for start, weights, bias, response, groups in self._levels:
+            # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since
+            # the product is complete before any node is written.
+            z = bias + response * torch.sparse.mm(weights, values)
+            for fn, first, end in groups:
+                values[start + first : start + end] = fn(z[first:end])
+        if self.recurrent:
+            self.state = values
+        out = values.index_select(0, self.outputs).view(self.size, self.num_outputs, batch)
+        return out.permute(0, 2, 1)
 
 
-def _activate(z: torch.Tensor, groups) -> torch.Tensor:
-    (fn, mask), *rest = groups
-    out = fn(z)
-    for fn, mask in rest:
-        out = torch.where(mask, fn(z), out)
-    return out
-
-
-def _slot_order(genome: NeatGenome) -> list[list[int]]:
-    """Slots level by level: topological layers (feed-forward) or one level of every node (recurrent)."""
+def _levels(genome: NeatGenome) -> list[list[int]]:
+    """Node keys level by level: topological layers (feed-forward) or one level of every node (recurrent)."""
     if genome.feed_forward:
         return feed_forward_order(genome)
     return [genome.nodes.key.tolist()]
-
-
-def _level_ranges(pack: PopulationPack) -> list[tuple[int, int, int | None]]:
-    """(first slot, end slot, level) of each level's span over the population; recurrent: one span, no level."""
-    slots = pack.weight.shape[2]
-    if pack.recurrent:
-        return [(0, slots, None)]
-    ranges = []
-    for level in range(int(pack.level.max()) + 1 if pack.level.size else 0):
-        at = pack.level == level
-        columns = np.flatnonzero(at.any(axis=0))
-        if len(columns):
-            ranges.append((int(columns[0]), int(columns[-1]) + 1, level))
-    return ranges

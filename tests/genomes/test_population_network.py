@@ -54,3 +54,30 @@ def test_xor_batch_equals_single_evaluation():
         single = task.evaluate(genome.phenotype(), np.random.default_rng(0))
         assert single.solved == result.solved
         np.testing.assert_allclose(single.fitness, result.fitness, rtol=1e-12)
+
+
+def test_auto_device_falls_back_to_cpu_without_a_gpu():
+    import torch
+
+    from genomes.population_network import resolve_device
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    config = busy_config(num_inputs=2, num_outputs=1, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    genomes = [grow(config, s, 10) for s in range(8)]
+    network = PopulationNetwork(genomes, device="auto")
+    assert network.activate(np.zeros((3, 2))).device.type == expected
+    on_auto = XorTask(device="auto").evaluate_batch(genomes, list(range(8)))
+    on_cpu = XorTask(device="cpu").evaluate_batch(genomes, list(range(8)))
+    np.testing.assert_allclose([r.fitness for r in on_auto], [r.fitness for r in on_cpu], rtol=1e-6)
+
+
+def test_subset_keeps_the_chosen_genomes_and_their_state():
+    config = busy_config(feed_forward=False, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    genomes = [grow(config, s, 15) for s in range(6)]
+    full = PopulationNetwork(genomes)
+    x = np.random.default_rng(0).normal(size=(6, 2, 3))
+    full.activate(x)
+    rows = [1, 4]
+    sub = full.subset(rows)
+    np.testing.assert_array_equal(sub.activate(x[rows]).numpy(), full.activate(x).numpy()[rows])

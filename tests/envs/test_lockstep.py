@@ -1,0 +1,62 @@
+"""Lock-step evaluation of a whole population scores exactly as genome-by-genome evaluation."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envs.double_pole_tasks import DoublePoleNoVelocityTask, DoublePoleVelocityTask
+from envs.gym_task import GymTask
+from envs.lockstep import CartPoleLockstep, SingleEnvLockstep, lockstep_episodes
+from genomes.base import MutationContext
+from genomes.innovation import InnovationTracker
+from tests.neat_helpers import busy_config, grow
+
+
+def _population(num_inputs: int, num_outputs: int, feed_forward: bool, size: int = 24, **overrides):
+    config = busy_config(num_inputs=num_inputs, num_outputs=num_outputs, feed_forward=feed_forward,
+                         aggregation_options=["sum"], aggregation_mutate_rate=0.0, **overrides)
+    ctx = MutationContext(config, InnovationTracker())
+    return [grow(config, seed, 12, ctx) for seed in range(size)]
+
+
+def _assert_batch_equals_single(task, genomes, seeds):
+    batch = task.evaluate_batch(genomes, seeds)
+    single = [task.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+    assert [r.to_dict() for r in batch] == [r.to_dict() for r in single]
+
+
+@pytest.mark.parametrize("feed_forward", [True, False])
+def test_cartpole_population_in_lock_step_equals_per_genome_episodes(feed_forward):
+    genomes = _population(4, 2, feed_forward, weight_mutate_power=2.0)
+    _assert_batch_equals_single(GymTask("CartPole-v1", episodes=3), genomes, list(range(100, 124)))
+
+
+def test_any_gymnasium_env_runs_in_lock_step_one_instance_per_episode():
+    task = GymTask("Acrobot-v1", episodes=2, max_steps=40)
+    assert isinstance(lockstep_episodes(task.make_env, 3), SingleEnvLockstep)
+    _assert_batch_equals_single(task, _population(6, 3, True, size=6), list(range(6)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds=st.lists(st.integers(0, 2**31 - 2), min_size=1, max_size=8))
+def test_vector_cartpole_starts_where_the_single_env_starts(seeds):
+    lockstep = CartPoleLockstep(len(seeds), max_steps=500)
+    env = gymnasium.make("CartPole-v1")
+    expected = np.stack([env.reset(seed=s)[0] for s in seeds])
+    np.testing.assert_array_equal(lockstep.reset(seeds), expected)
+
+
+@pytest.mark.parametrize("task, num_inputs, feed_forward", [
+    (DoublePoleVelocityTask(max_steps=2000), 6, True),
+    (DoublePoleNoVelocityTask(max_steps=300), 3, False),
+])
+def test_double_pole_population_in_lock_step_matches_per_genome(task, num_inputs, feed_forward):
+    genomes = _population(num_inputs, 1, feed_forward, size=30, weight_mutate_power=3.0)
+    batch = task.evaluate_batch(genomes, [0] * len(genomes))
+    single = [task.evaluate(g.phenotype(), np.random.default_rng(0)) for g in genomes]
+    assert [r.metrics["steps"] for r in batch] == [r.metrics["steps"] for r in single]
+    np.testing.assert_allclose([r.fitness for r in batch], [r.fitness for r in single], rtol=1e-9)
