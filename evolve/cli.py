@@ -86,11 +86,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (run_dir / "checkpoints").exists():
         raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
-    executor = make_executor(config)
-    try:
-        summary = start_run(config, run_dir, executor)
-    finally:
-        executor.close()
+    if config.islands.count > 1:
+        from evolve.islands import run_islands
+
+        summary = run_islands(config, run_dir)
+    else:
+        executor = make_executor(config)
+        try:
+            summary = start_run(config, run_dir, executor)
+        finally:
+            executor.close()
     _print_summary(run_dir, summary)
     return 0
 
@@ -105,11 +110,16 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run_dir} is not a run directory (no config.toml)")
     config = load_config(config_path, _run_overrides(args))
     (args.run_dir / "config.toml").write_text(config.to_toml())
-    executor = make_executor(config)
-    try:
-        summary = resume_run(config, args.run_dir, executor)
-    finally:
-        executor.close()
+    if config.islands.count > 1:
+        from evolve.islands import run_islands
+
+        summary = run_islands(config, args.run_dir, resume=True)
+    else:
+        executor = make_executor(config)
+        try:
+            summary = resume_run(config, args.run_dir, executor)
+        finally:
+            executor.close()
     _print_summary(args.run_dir, summary)
     return 0
 

@@ -47,6 +47,16 @@ class RaySection:
 
 
 @dataclass
+class IslandsSection:
+    """The island model: `count` populations of `population.size` each, exchanging migrants every epoch."""
+
+    count: int = param(1, ge=1, doc="populations (1: a single population, no islands)")
+    migration_interval: int = param(10, ge=1, doc="generations between migrations")
+    migrants: int = param(2, ge=0, doc="best genomes each island sends per migration")
+    topology: str = param("ring", choices=("ring", "random"), doc="ring: to the next island; random: to another")
+
+
+@dataclass
 class PopulationSection:
     size: int = param(150, ge=2)
 
@@ -64,6 +74,7 @@ class EnvSection:
 class RunConfig:
     run: RunSection = field(default_factory=RunSection)
     ray: RaySection = field(default_factory=RaySection)
+    islands: IslandsSection = field(default_factory=IslandsSection)
     population: PopulationSection = field(default_factory=PopulationSection)
     neat: NeatGenomeConfig = field(default_factory=NeatGenomeConfig)
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
@@ -81,6 +92,7 @@ class RunConfig:
 SECTIONS: dict[str, type] = {
     "run": RunSection,
     "ray": RaySection,
+    "islands": IslandsSection,
     "population": PopulationSection,
     "neat": NeatGenomeConfig,
     "species": SpeciesConfig,
@@ -99,6 +111,11 @@ def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConf
     for item in overrides or []:
         apply_override(raw, item)
     return parse_config(raw)
+
+
+def parse_config_text(text: str) -> RunConfig:
+    """A config from TOML text (a run directory's resolved config.toml, shipped to island actors)."""
+    return parse_config(tomllib.loads(text))
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
@@ -217,6 +234,8 @@ def _check_consistency(config: RunConfig) -> None:
             raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
     if config.run.workers == 0 and config.run.address:
         raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
+    if config.islands.migrants > config.population.size:
+        raise ConfigError("islands.migrants must not exceed population.size")
     if config.reproduction.min_species_size > config.population.size:
         raise ConfigError("reproduction.min_species_size must not exceed population.size")
 

@@ -79,6 +79,19 @@ class NeatStrategy:
             return list(state.genomes.values()), state
         return self._breed(state)
 
+    def immigrate(self, state: NeatState, immigrants: list[NeatGenome]) -> NeatState:
+        """Replace the last offspring of an asked (not yet told) population with `immigrants`, which must use this
+        state's innovation numbers (`genomes.innovation.translate`). They are evaluated and speciated like any
+        offspring; their parents list is empty."""
+        if state.fitness is not None:
+            raise ValueError("immigrants join an asked population, before it is told")
+        ids = list(state.genomes)[len(state.genomes) - len(immigrants):]
+        new_state = copy.copy(state)
+        new_state.genomes, new_state.parents = dict(state.genomes), dict(state.parents)
+        for gid, genome in zip(ids, immigrants, strict=True):
+            new_state.genomes[gid], new_state.parents[gid] = genome, []
+        return new_state
+
     def genome_ids(self, state: NeatState) -> list[int]:
         return list(state.genomes)
 

@@ -73,12 +73,13 @@ class RayExecutor:
         num_gpus: float = 0.0,
         max_attempts: int = 4,
     ) -> None:
-        self._owns_ray = not ray.is_initialized()
-        if self._owns_ray:
-            _init_ray(address, workers, num_cpus)
+        self._owns_ray = ensure_ray(address, workers, num_cpus)
         available = ray.cluster_resources()
         if workers < 0:  # one evaluator per CPU of the whole cluster
             workers = max(1, int(available.get("CPU", 1) // max(num_cpus, 1e-9)))
+        if workers * num_cpus > available.get("CPU", 0.0) + 1e-9:
+            log.warning("%d evaluators of %s CPUs exceed the cluster's %s CPUs: only some will start",
+                        workers, num_cpus, available.get("CPU", 0.0))
         if num_gpus > available.get("GPU", 0.0) + 1e-9:
             log.warning("ray.num_gpus = %s but the cluster has %s GPUs: evaluators will wait for them",
                         num_gpus, available.get("GPU", 0.0))
@@ -185,8 +186,16 @@ class RayExecutor:
             ray.shutdown()
 
 
+def ensure_ray(address: str, workers: int, num_cpus: float) -> bool:
+    """Connect to Ray unless already connected; returns whether this call started the connection (and so should
+    shut it down). Joins the cluster at `address`, or starts an embedded one sized for the requested actors."""
+    if ray.is_initialized():
+        return False
+    _init_ray(address, workers, num_cpus)
+    return True
+
+
 def _init_ray(address: str, workers: int, num_cpus: float) -> None:
-    """Join the cluster at `address`, or start an embedded one sized for the requested evaluators."""
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": "WARNING", "log_to_driver": True}
     if address:
         from evolve.config import ConfigError

@@ -79,6 +79,68 @@ def resume_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str
     return _loop(config, run_dir, executor, strategy, state, progress)
 
 
+@dataclass
+class GenerationOutcome:
+    """What one generation produced, for the files a run writes."""
+
+    generation: int
+    genomes: list[NeatGenome]
+    ids: list[int]
+    fitness: np.ndarray
+    results: list[dict[str, Any]]
+    solver: int | None  # index of the verified solution found in this generation
+    was_solved: bool  # whether the run was solved before this generation
+
+
+def run_generation(
+    config: RunConfig,
+    strategy: NeatStrategy,
+    state: NeatState,
+    executor: Executor,
+    progress: RunProgress,
+    immigrants: list[NeatGenome] | None = None,
+) -> tuple[NeatState, dict[str, Any], GenerationOutcome]:
+    """ask -> (immigrants replace the last offspring) -> evaluate -> tell -> verify a candidate solution.
+    Evaluation seeds derive from the strategy state's seed, the generation and the genome id."""
+    started = time.perf_counter()
+    spec = task_spec(config)
+    genomes, state = strategy.ask(state)
+    if immigrants:
+        state = strategy.immigrate(state, immigrants)
+        genomes = list(state.genomes.values())
+    ids = strategy.genome_ids(state)
+    generation = state.generation
+    documents = [g.shared_dict() for g in genomes]
+    seeds = evaluation_seeds(state.seed, generation, ids)
+    results = evaluate_generation(executor, spec, documents, seeds, config.run.chunk_size)
+    fitness = np.array([r["fitness"] for r in results])
+    state, metrics = strategy.tell(state, genomes, fitness)
+    progress.evaluations += len(genomes)
+    metrics.update(results[int(np.argmax(fitness))]["metrics"])
+    was_solved = progress.solved
+    solver = _check_solved(config, spec, state.seed, progress, generation, genomes, documents, results)
+    progress.wall_seconds += time.perf_counter() - started
+    metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
+    if solver is not None:
+        progress.champion_metrics = results[solver]["metrics"]
+    elif not was_solved and state.best is not None and state.best["generation"] == generation:
+        progress.champion_metrics = results[ids.index(state.best["id"])]["metrics"]
+    return state, metrics, GenerationOutcome(generation, genomes, ids, fitness, results, solver, was_solved)
+
+
+def best_record(config: RunConfig, state: NeatState, progress: RunProgress, outcome: GenerationOutcome):
+    """The best.json document this generation calls for (the verified solution once there is one, until then the
+    fittest genome so far), or None when best.json stays as it is."""
+    if outcome.solver is not None:
+        i = outcome.solver
+        return _best_document(config, outcome.genomes[i], outcome.ids[i], outcome.generation,
+                              outcome.fitness[i], state, progress)
+    best = state.best
+    if not outcome.was_solved and best is not None and best["generation"] == outcome.generation:
+        return _best_document(config, best["genome"], best["id"], outcome.generation, best["fitness"], state, progress)
+    return None
+
+
 def _loop(
     config: RunConfig,
     run_dir: Path,
@@ -88,35 +150,13 @@ def _loop(
     progress: RunProgress,
 ) -> dict[str, Any]:
     metrics_log = MetricsLog(run_dir / "metrics.jsonl")
-    spec = task_spec(config)
     total = config.run.generations
     bar = Progress(total, state.generation, config.run.progress)
     try:
         while state.generation < total and not (progress.solved and config.run.stop_on_solve):
-            started = time.perf_counter()
-            genomes, state = strategy.ask(state)
-            ids = strategy.genome_ids(state)
-            generation = state.generation
-            documents = [g.shared_dict() for g in genomes]
-            seeds = evaluation_seeds(config.run.seed, generation, ids)
-            results = evaluate_generation(executor, spec, documents, seeds, config.run.chunk_size)
-            fitness = np.array([r["fitness"] for r in results])
-            state, metrics = strategy.tell(state, genomes, fitness)
-            progress.evaluations += len(genomes)
-            champion = int(np.argmax(fitness))
-            metrics.update(results[champion]["metrics"])
-            was_solved = progress.solved
-            solver = _check_solved(config, spec, progress, generation, genomes, documents, results)
-            progress.wall_seconds += time.perf_counter() - started
-            metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
-            # best.json: the verified solution once there is one, until then the fittest genome so far.
-            if solver is not None:
-                progress.champion_metrics = results[solver]["metrics"]
-                _write_best(run_dir, config, genomes[solver], ids[solver], generation, fitness[solver], state, progress)
-            elif not was_solved and state.best is not None and state.best["generation"] == generation:
-                best = state.best
-                progress.champion_metrics = results[ids.index(best["id"])]["metrics"]
-                _write_best(run_dir, config, best["genome"], best["id"], generation, best["fitness"], state, progress)
+            state, metrics, outcome = run_generation(config, strategy, state, executor, progress)
+            if (document := best_record(config, state, progress, outcome)) is not None:
+                write_json_atomic(run_dir / "best.json", document)
             metrics_log.append(metrics)
             save_checkpoint(
                 run_dir, state.generation, strategy.state_to_dict(state), progress.to_dict(),
@@ -146,6 +186,7 @@ def evaluate_generation(
 def _check_solved(
     config: RunConfig,
     spec: dict[str, Any],
+    seed: int,
     progress: RunProgress,
     generation: int,
     genomes: list[NeatGenome],
@@ -160,7 +201,7 @@ def _check_solved(
     if not candidates:
         return None
     best = max(candidates, key=lambda i: (results[i]["fitness"], -i))
-    rng_seed = int(generation_rng(config.run.seed, generation, STREAM_VERIFY).integers(2**31))
+    rng_seed = int(generation_rng(seed, generation, STREAM_VERIFY).integers(2**31))
     verdict = verify_genome({"genome": documents[best], "task": spec}, rng_seed)
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
     if verdict.solved:
@@ -173,8 +214,7 @@ def _check_solved(
     return None
 
 
-def _write_best(
-    run_dir: Path,
+def _best_document(
     config: RunConfig,
     genome: NeatGenome,
     genome_id: int,
@@ -182,24 +222,21 @@ def _write_best(
     fitness: float,
     state: NeatState,
     progress: RunProgress,
-) -> None:
-    write_json_atomic(
-        run_dir / "best.json",
-        {
-            "schema": "evolve-best",
-            "version": 1,
-            "solved": progress.solved,
-            "fitness": float(fitness),
-            "generation": generation,
-            "genome_id": genome_id,
-            "parents": state.parents.get(genome_id, []),
-            "env": config.env.id,
-            "seed": config.run.seed,
-            "metrics": progress.champion_metrics,
-            "verify": progress.verify_metrics if progress.solved else {},
-            "genome": genome.to_dict(),
-        },
-    )
+) -> dict[str, Any]:
+    return {
+        "schema": "evolve-best",
+        "version": 1,
+        "solved": progress.solved,
+        "fitness": float(fitness),
+        "generation": generation,
+        "genome_id": genome_id,
+        "parents": state.parents.get(genome_id, []),
+        "env": config.env.id,
+        "seed": config.run.seed,
+        "metrics": progress.champion_metrics,
+        "verify": progress.verify_metrics if progress.solved else {},
+        "genome": genome.to_dict(),
+    }
 
 
 def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executor: Executor) -> dict[str, Any]:

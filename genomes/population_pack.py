@@ -81,7 +81,8 @@ def pack_population(genomes: Sequence[NeatGenome], levels: Sequence[list[list[in
     found = np.searchsorted(codes, target_code, sorter=code_order)
     evaluated = (found < len(codes)) & (target >= 0)
     evaluated[evaluated] = codes[code_order[found[evaluated]]] == target_code[evaluated]  # else feeds no output
-    conn_genome, source, target, weight = conn_genome[evaluated], source[evaluated], target[evaluated], weight[evaluated]
+    conn_genome, source = conn_genome[evaluated], source[evaluated]
+    target, weight = target[evaluated], weight[evaluated]
     target_column = node_column(conn_genome, target)
     from_input = source < 0
     source_column = np.where(from_input, 1 + conn_genome * n_in + (-source - 1), 0)

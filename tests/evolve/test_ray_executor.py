@@ -47,7 +47,8 @@ def test_serial_and_one_or_two_ray_workers_give_the_same_trajectory(tmp_path, na
         summary = _run(config, run_dir, RayExecutor(workers))
         assert summary["executor"] == "ray" and summary["workers"] == workers
         assert run_metrics(run_dir) == run_metrics(tmp_path / "serial")
-        assert json.loads((run_dir / "best.json").read_text()) == json.loads((tmp_path / "serial/best.json").read_text())
+        best = json.loads((run_dir / "best.json").read_text())
+        assert best == json.loads((tmp_path / "serial" / "best.json").read_text())
         assert summary["best_fitness"] == serial["best_fitness"]
 
 
@@ -63,7 +64,9 @@ def _kill_first_busy_worker(executor: RayExecutor, killed: list[int], stop: thre
 
 
 def test_a_killed_worker_process_has_its_chunk_evaluated_again(tmp_path):
-    config = run_config("cartpole", "run.seed=2", "run.generations=2", "population.size=24", "env.episodes=40", "run.chunk_size=4")
+    config = run_config(
+        "cartpole", "run.seed=2", "run.generations=2", "population.size=24", "env.episodes=40", "run.chunk_size=4"
+    )
     _run(config, tmp_path / "serial", SerialExecutor())
     executor = RayExecutor(2)
     killed: list[int] = []

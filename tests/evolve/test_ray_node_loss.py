@@ -25,7 +25,9 @@ def _remove_node_when_busy(cluster: Cluster, node, executor: RayExecutor, remove
 
 
 def test_run_survives_losing_a_node_mid_generation(tmp_path):
-    config = run_config("cartpole", "run.seed=5", "run.generations=3", "population.size=24", "env.episodes=40", "run.chunk_size=4")
+    config = run_config(
+        "cartpole", "run.seed=5", "run.generations=3", "population.size=24", "env.episodes=40", "run.chunk_size=4"
+    )
     start_run(config, tmp_path / "serial", SerialExecutor())
     if ray.is_initialized():
         ray.shutdown()
