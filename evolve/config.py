@@ -32,7 +32,10 @@ class RunSection:
     stop_on_solve: bool = param(True)
     workers: int = param(-1, ge=-1, doc="-1: Ray, one evaluator per CPU; 0: serial in-process; N: Ray, N evaluators")
     address: str = param("", doc="Ray cluster address (empty: an embedded local Ray)")
-    chunk_size: int = param(25, ge=1, doc="genomes per evaluation chunk (the unit of batching, scheduling, retry)")
+    chunk_size: int = param(
+        0, ge=0, doc="genomes per evaluation chunk, the unit of batching, scheduling and retry (0: a quarter of the "
+        "population, whatever the executor, so results never depend on it)"
+    )
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
     progress: bool = param(True, doc="show a progress bar on stderr")
 
@@ -80,6 +83,10 @@ class RunConfig:
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
     reproduction: ReproductionConfig = field(default_factory=ReproductionConfig)
     env: EnvSection = field(default_factory=EnvSection)
+
+    def chunk_size(self) -> int:
+        """Genomes per evaluation chunk: `run.chunk_size`, or a quarter of the population (rounded up)."""
+        return self.run.chunk_size or -(-self.population.size // 4)
 
     def to_toml(self) -> str:
         data: dict[str, Any] = {}

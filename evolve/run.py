@@ -112,7 +112,7 @@ def run_generation(
     generation = state.generation
     documents = [g.shared_dict() for g in genomes]
     seeds = evaluation_seeds(state.seed, generation, ids)
-    results = evaluate_generation(executor, spec, documents, seeds, config.run.chunk_size)
+    results = evaluate_generation(executor, spec, documents, seeds, config.chunk_size())
     fitness = np.array([r["fitness"] for r in results])
     state, metrics = strategy.tell(state, genomes, fitness)
     progress.evaluations += len(genomes)
