@@ -100,8 +100,10 @@ def balance_population(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every genome of a packed population balancing its own cart from `start`, in lock step: one network call
     per step for the whole population, shrunk to the genomes still balancing whenever half of them have failed.
-    Returns the steps each balanced and the sum of the jiggle |x| + |xdot| + |theta1| + |thetadot1| over its last
-    JIGGLE_WINDOW balanced steps."""
+    A feed-forward genome left balancing alone finishes on its own compiled phenotype and scalar physics (a
+    batch of one only adds overhead; a feed-forward network has no state to hand over). Returns the steps each
+    balanced and the sum of the jiggle |x| + |xdot| + |theta1| + |thetadot1| over its last JIGGLE_WINDOW balanced
+    steps (of the lock-step part; the jiggle matters only for episodes short enough to stay in it)."""
     pop = network.size
     network.reset()
     states = np.tile(np.asarray(start, dtype=np.float64), (pop, 1))
@@ -123,6 +125,11 @@ def balance_population(
         states[alive] = moved
         steps[alive] += 1
         jiggle[alive, t % JIGGLE_WINDOW] = np.abs(moved[:, :4]).sum(axis=1)
+        if len(alive) == 1 and not network.recurrent and t + 1 < max_steps:
+            (i,), (row,) = alive, rows
+            phenotype = network.genomes[row].phenotype()
+            steps[i] += balance(phenotype, max_steps - t - 1, velocities, start=tuple(states[i].tolist()))
+            break
     return steps, jiggle.sum(axis=1)
 
 

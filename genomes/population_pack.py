@@ -65,7 +65,7 @@ def pack_population(genomes: Sequence[NeatGenome], levels: Sequence[list[list[in
     order = np.lexsort((genome, activation, level))  # level-major, then activation, then genome
     column = np.empty(len(order), dtype=np.int64)
     column[order] = base + np.arange(len(order))
-    stride = int(max(keys.max(initial=0), 0)) + 1
+    stride = 1 + max(int(g.nodes.key.max(initial=0)) for g in genomes)  # codes genome * stride + key are unique
     codes = genome * stride + keys
     code_order = np.argsort(codes)
 

@@ -81,3 +81,18 @@ def test_subset_keeps_the_chosen_genomes_and_their_state():
     rows = [1, 4]
     sub = full.subset(rows)
     np.testing.assert_array_equal(sub.activate(x[rows]).numpy(), full.activate(x).numpy()[rows])
+
+
+def test_nodes_that_feed_no_output_are_left_out_without_confusing_genomes():
+    """Hidden nodes off every output path (their link to the output disabled) are not evaluated; their keys must
+    not be mistaken for another genome's nodes."""
+    config = busy_config(num_inputs=2, num_outputs=1, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    genomes = []
+    for seed in range(12):
+        genome = grow(config, seed, 12)
+        c = genome.connections
+        cut = c.enabled & (c.target == 0) & (c.source >= 0)  # detach hidden nodes from the output
+        genomes.append(genome.with_genes(connections=c.replace(enabled=c.enabled & ~cut)))
+    x = np.random.default_rng(1).normal(size=(5, 2))
+    expected = np.stack([g.phenotype().activate(x) for g in genomes])
+    np.testing.assert_allclose(PopulationNetwork(genomes).activate(x).numpy(), expected, rtol=1e-9, atol=1e-12)
