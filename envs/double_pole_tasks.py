@@ -30,6 +30,7 @@ from genomes.params import param
 from genomes.phenotype import Network
 from genomes.population_network import PopulationNetwork, packable
 
+ALONE = 8  # lock-step costs more than genome-by-genome stepping below about this many carts
 JIGGLE_WINDOW = 100  # Gruau et al.'s damping term looks at the last 100 balanced steps
 GRID_VALUES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # Half-ranges of the generalization starts: x, xdot, theta1 (3.6 degrees), thetadot1 (8.6 degrees/s).
@@ -100,8 +101,9 @@ def balance_population(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every genome of a packed population balancing its own cart from `start`, in lock step: one network call
     per step for the whole population, shrunk to the genomes still balancing whenever half of them have failed.
-    A feed-forward genome left balancing alone finishes on its own compiled phenotype and scalar physics (a
-    batch of one only adds overhead; a feed-forward network has no state to hand over). Returns the steps each
+    Feed-forward genomes still balancing when at most ALONE are left finish one by one on their own compiled
+    phenotypes and scalar physics (a batch that small only adds overhead; a feed-forward network has no state to
+    hand over). Returns the steps each
     balanced and the sum of the jiggle |x| + |xdot| + |theta1| + |thetadot1| over its last JIGGLE_WINDOW balanced
     steps (of the lock-step part; the jiggle matters only for episodes short enough to stay in it)."""
     pop = network.size
@@ -125,10 +127,10 @@ def balance_population(
         states[alive] = moved
         steps[alive] += 1
         jiggle[alive, t % JIGGLE_WINDOW] = np.abs(moved[:, :4]).sum(axis=1)
-        if len(alive) == 1 and not network.recurrent and t + 1 < max_steps:
-            (i,), (row,) = alive, rows
-            phenotype = network.genomes[row].phenotype()
-            steps[i] += balance(phenotype, max_steps - t - 1, velocities, start=tuple(states[i].tolist()))
+        if len(alive) <= ALONE and not network.recurrent and t + 1 < max_steps:
+            for i, row in zip(alive.tolist(), rows.tolist()):
+                phenotype = network.genomes[row].phenotype()
+                steps[i] += balance(phenotype, max_steps - t - 1, velocities, start=tuple(states[i].tolist()))
             break
     return steps, jiggle.sum(axis=1)
 

@@ -109,7 +109,7 @@ class GymTask:
         active = np.ones(pop * eps, dtype=bool)
         while active.any():
             inputs = np.asarray(obs, dtype=np.float64).reshape(pop, eps, -1)
-            outputs = network.activate(inputs).numpy().reshape(pop * eps, -1)
+            outputs = network.activate(inputs).cpu().numpy().reshape(pop * eps, -1)
             obs, rewards, done = envs.step(self.act_batch(outputs), active)
             returns[active] += rewards[active]
             active &= ~done

@@ -22,7 +22,8 @@ XOR_TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
 class XorTask:
     env_id: ClassVar[str] = "xor"
     margin: float = param(0.5, gt=0.0, le=0.5, doc="solved when every |output - target| < margin")
-    device: str = param("cpu", choices=("cpu", "cuda", "auto"), doc="where the packed population is evaluated")
+    device: str = param("", choices=("", "cpu", "cuda", "auto"),
+                        doc="where the packed population is evaluated (empty: the evaluator's device)")
 
     num_inputs: ClassVar[int] = 2
     num_outputs: ClassVar[int] = 1

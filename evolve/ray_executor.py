@@ -41,10 +41,14 @@ class EvaluationFailedError(RuntimeError):
 class Evaluator:
     """One evaluation process. CUDA is visible only when the actor was given GPUs (Ray sets the devices)."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, gpus: float) -> None:
         import torch
 
+        from genomes.population_network import set_default_device
+
         torch.set_num_threads(threads)  # the actor's CPU share; more threads only contend with other actors
+        if gpus > 0 and torch.cuda.is_available():
+            set_default_device("cuda")  # batched evaluation of this actor's chunks runs on its GPU
 
     def ready(self) -> tuple[str, int]:
         return ray.get_runtime_context().get_node_id(), os.getpid()
@@ -94,7 +98,8 @@ class RayExecutor:
             self._spawn()
 
     def _spawn(self) -> None:
-        slot = _Slot(Evaluator.options(**self._options).remote(max(1, int(self._options["num_cpus"]))))
+        cpus, gpus = self._options["num_cpus"], self._options["num_gpus"]
+        slot = _Slot(Evaluator.options(**self._options).remote(max(1, int(cpus)), gpus))
         self._starting[slot.actor.ready.remote()] = slot
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:

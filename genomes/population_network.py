@@ -37,8 +37,20 @@ def packable(genomes: Sequence[NeatGenome]) -> bool:
     return same_shape and bool(np.all(np.concatenate([g.nodes.aggregation for g in genomes]) == "sum"))
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" is CUDA when this process sees a GPU, else the CPU."""
+_default_device = torch.device("cpu")
+
+
+def set_default_device(device: str | torch.device) -> torch.device:
+    """The device population networks use when none is named: evaluator processes given a GPU set CUDA."""
+    global _default_device
+    _default_device = resolve_device(device)
+    return _default_device
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """None or "" is this process's default device; "auto" is CUDA when this process sees a GPU, else the CPU."""
+    if device is None or str(device) == "":
+        return _default_device
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -50,7 +62,7 @@ class PopulationNetwork:
     def __init__(
         self,
         genomes: Sequence[NeatGenome],
-        device: str | torch.device = "cpu",
+        device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float64,
     ) -> None:
         if not packable(genomes):

@@ -96,3 +96,17 @@ def test_nodes_that_feed_no_output_are_left_out_without_confusing_genomes():
     x = np.random.default_rng(1).normal(size=(5, 2))
     expected = np.stack([g.phenotype().activate(x) for g in genomes])
     np.testing.assert_allclose(PopulationNetwork(genomes).activate(x).numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_default_device_is_the_processes_and_cpu_without_a_gpu():
+    from genomes.population_network import resolve_device, set_default_device
+
+    assert resolve_device().type == "cpu" and resolve_device("").type == "cpu"
+    config = busy_config(num_inputs=2, num_outputs=1, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    genomes = [grow(config, s, 5) for s in range(3)]
+    try:
+        chosen = set_default_device("auto")  # what an evaluator actor given a GPU does
+        assert PopulationNetwork(genomes).device == chosen
+    finally:
+        set_default_device("cpu")
+    assert PopulationNetwork(genomes).device.type == "cpu"
