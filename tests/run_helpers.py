@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from evolve.config import RunConfig, load_config
+from evolve.ray_executor import RayExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 VOLATILE = {"wall_seconds"}
@@ -20,3 +26,28 @@ def run_metrics(run_dir: Path) -> list[dict]:
     """metrics.jsonl without the keys that measure time."""
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     return [{k: v for k, v in json.loads(line).items() if k not in VOLATILE} for line in lines]
+
+
+@contextmanager
+def when_busy(executor: RayExecutor, pick: Callable[[list[tuple[str, int]]], Any], act: Callable[[Any], None]):
+    """While the block runs, a thread watches the executor's busy workers ((node id, pid) pairs); the first time
+    `pick` returns one, it calls `act` on it. Yields the list that receives the worker acted on."""
+    acted: list[Any] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            worker = pick(executor.busy_workers())
+            if worker is not None:
+                act(worker)
+                acted.append(worker)
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        yield acted
+    finally:
+        stop.set()
+        thread.join()

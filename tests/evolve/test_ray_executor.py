@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
-import time
 
 import pytest
 import ray
@@ -15,7 +13,7 @@ import ray
 from evolve.executor import SerialExecutor
 from evolve.ray_executor import RayExecutor
 from evolve.run import start_run
-from tests.run_helpers import run_config, run_metrics
+from tests.run_helpers import run_config, run_metrics, when_busy
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,32 +50,14 @@ def test_serial_and_one_or_two_ray_workers_give_the_same_trajectory(tmp_path, na
         assert summary["best_fitness"] == serial["best_fitness"]
 
 
-def _kill_first_busy_worker(executor: RayExecutor, killed: list[int], stop: threading.Event) -> None:
-    while not stop.is_set():
-        busy = executor.busy_workers()
-        if busy:
-            pid = busy[0][1]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-            return
-        time.sleep(0.002)
-
-
 def test_a_killed_worker_process_has_its_chunk_evaluated_again(tmp_path):
     config = run_config(
         "cartpole", "run.seed=2", "run.generations=2", "population.size=24", "env.episodes=40", "run.chunk_size=4"
     )
     _run(config, tmp_path / "serial", SerialExecutor())
     executor = RayExecutor(2)
-    killed: list[int] = []
-    stop = threading.Event()
-    killer = threading.Thread(target=_kill_first_busy_worker, args=(executor, killed, stop))
-    killer.start()
-    try:
+    with when_busy(executor, lambda busy: busy[0] if busy else None, lambda w: os.kill(w[1], signal.SIGKILL)) as killed:
         summary = _run(config, tmp_path / "ray", executor)
-    finally:
-        stop.set()
-        killer.join()
     assert killed, "the run finished before any worker could be killed"
     assert summary["worker_failures"] >= 1 and executor.failures[0]["error"]
     assert summary["evaluations"] == 2 * 24

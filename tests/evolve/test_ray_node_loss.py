@@ -3,25 +3,13 @@ trajectory is the one a serial run takes."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import ray
 from ray.cluster_utils import Cluster
 
 from evolve.executor import SerialExecutor
 from evolve.ray_executor import RayExecutor
 from evolve.run import start_run
-from tests.run_helpers import run_config, run_metrics
-
-
-def _remove_node_when_busy(cluster: Cluster, node, executor: RayExecutor, removed: list, stop: threading.Event):
-    while not stop.is_set():
-        if any(node_id == node.node_id for node_id, _ in executor.busy_workers()):
-            cluster.remove_node(node)
-            removed.append(node.node_id)
-            return
-        time.sleep(0.002)
+from tests.run_helpers import run_config, run_metrics, when_busy
 
 
 def test_run_survives_losing_a_node_mid_generation(tmp_path):
@@ -33,19 +21,17 @@ def test_run_survives_losing_a_node_mid_generation(tmp_path):
         ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     worker_node = cluster.add_node(num_cpus=1)
-    removed: list[str] = []
-    stop = threading.Event()
     try:
         ray.init(address=cluster.address, logging_level="WARNING")
         executor = RayExecutor(2)
         assert executor.workers == 2
-        remover = threading.Thread(target=_remove_node_when_busy, args=(cluster, worker_node, executor, removed, stop))
-        remover.start()
+        def on_worker_node(busy):
+            return next((w for w in busy if w[0] == worker_node.node_id), None)
+
         try:
-            summary = start_run(config, tmp_path / "ray", executor)
+            with when_busy(executor, on_worker_node, lambda _: cluster.remove_node(worker_node)) as removed:
+                summary = start_run(config, tmp_path / "ray", executor)
         finally:
-            stop.set()
-            remover.join()
             executor.close()
     finally:
         ray.shutdown()
