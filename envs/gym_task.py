@@ -95,7 +95,8 @@ class GymTask:
 
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """Every genome's episodes at once: P genomes x E episodes stepped in lock step, one packed network call
-        per step. The same returns as `evaluate` genome by genome."""
+        per step, the network shrunk to the genomes with running episodes whenever half have finished. The same
+        returns as `evaluate` genome by genome."""
         if not packable(genomes):
             return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
         pop, eps = len(genomes), self.episodes
@@ -104,13 +105,20 @@ class GymTask:
             self._lockstep = (len(episode_seeds), lockstep_episodes(self.make_env, len(episode_seeds)))
         envs = self._lockstep[1]
         network = PopulationNetwork(genomes)
+        live = np.arange(pop)  # the genome of each network row; the network shrinks as genomes finish
         obs = envs.reset(episode_seeds)
         returns = np.zeros(pop * eps)
         active = np.ones(pop * eps, dtype=bool)
         while active.any():
-            inputs = np.asarray(obs, dtype=np.float64).reshape(pop, eps, -1)
-            outputs = network.activate(inputs).cpu().numpy().reshape(pop * eps, -1)
-            obs, rewards, done = envs.step(self.act_batch(outputs), active)
+            running = active.reshape(pop, eps).any(axis=1)[live]
+            if np.count_nonzero(running) <= len(live) // 2:
+                network, live = network.subset(np.flatnonzero(running)), live[running]
+            rows = (live[:, None] * eps + np.arange(eps)).ravel()
+            inputs = np.asarray(obs, dtype=np.float64)[rows].reshape(len(live), eps, -1)
+            chosen = self.act_batch(network.activate(inputs).cpu().numpy().reshape(len(rows), -1))
+            actions = np.zeros((pop * eps, *chosen.shape[1:]), dtype=chosen.dtype)
+            actions[rows] = chosen
+            obs, rewards, done = envs.step(actions, active)
             returns[active] += rewards[active]
             active &= ~done
         return [self._result(r) for r in returns.reshape(pop, eps)]

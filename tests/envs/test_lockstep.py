@@ -13,6 +13,7 @@ from envs.gym_task import GymTask
 from envs.lockstep import CartPoleLockstep, SingleEnvLockstep, lockstep_episodes
 from genomes.base import MutationContext
 from genomes.innovation import InnovationTracker
+from genomes.neat_genome import NeatGenome
 from tests.neat_helpers import busy_config, grow
 
 
@@ -44,7 +45,7 @@ def test_any_gymnasium_env_runs_in_lock_step_one_instance_per_episode():
 @settings(max_examples=25, deadline=None)
 @given(seeds=st.lists(st.integers(0, 2**31 - 2), min_size=1, max_size=8))
 def test_vector_cartpole_starts_where_the_single_env_starts(seeds):
-    lockstep = CartPoleLockstep(len(seeds), max_steps=500)
+    lockstep = CartPoleLockstep(gymnasium.make("CartPole-v1").unwrapped, len(seeds), max_steps=500)
     env = gymnasium.make("CartPole-v1")
     expected = np.stack([env.reset(seed=s)[0] for s in seeds])
     np.testing.assert_array_equal(lockstep.reset(seeds), expected)
@@ -60,3 +61,24 @@ def test_double_pole_population_in_lock_step_matches_per_genome(task, num_inputs
     single = [task.evaluate(g.phenotype(), np.random.default_rng(0)) for g in genomes]
     assert [r.metrics["steps"] for r in batch] == [r.metrics["steps"] for r in single]
     np.testing.assert_allclose([r.fitness for r in batch], [r.fitness for r in single], rtol=1e-9)
+
+
+def _pd_controller(gain: float, noise_seed: int) -> NeatGenome:
+    """Pushes right when gain * (theta + theta_dot) outweighs the other output: balances for long stretches."""
+    rng = np.random.default_rng(noise_seed)
+    weights = [0.0, 0.0, 0.0, 0.1, -gain, gain, -gain, gain] + rng.normal(scale=0.05, size=8)
+    return NeatGenome.from_dict({
+        "schema": "neat-genome", "version": 1, "num_inputs": 4, "num_outputs": 2, "feed_forward": True,
+        "nodes": {"key": [0, 1], "bias": [0.0, 0.0], "response": [1.0, 1.0], "activation": ["tanh", "tanh"],
+                  "aggregation": ["sum", "sum"]},
+        "connections": {"innovation": list(range(8)), "source": [-1, -1, -2, -2, -3, -3, -4, -4],
+                        "target": [0, 1] * 4, "weight": weights.tolist(), "enabled": [True] * 8},
+    })
+
+
+def test_long_cartpole_episodes_and_the_time_limit_match_the_single_environment():
+    genomes = [_pd_controller(gain, seed) for seed, gain in enumerate([0.5, 1.0, 2.0, 4.0, 8.0, 0.2])]
+    task = GymTask("CartPole-v1", episodes=4)
+    batch = task.evaluate_batch(genomes, list(range(6)))
+    assert max(r.fitness for r in batch) == 500.0  # some run into the 500-step limit
+    _assert_batch_equals_single(task, genomes, list(range(6)))
