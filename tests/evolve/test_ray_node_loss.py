@@ -14,7 +14,7 @@ from tests.run_helpers import run_config, run_metrics, when_busy
 
 def test_run_survives_losing_a_node_mid_generation(tmp_path):
     config = run_config(
-        "cartpole", "run.seed=5", "run.generations=3", "population.size=24", "env.episodes=40", "run.chunk_size=4"
+        "cartpole", "run.seed=5", "run.generations=3", "population.size=24", "env.episodes=200", "run.chunk_size=4"
     )
     start_run(config, tmp_path / "serial", SerialExecutor())
     if ray.is_initialized():
@@ -24,7 +24,10 @@ def test_run_survives_losing_a_node_mid_generation(tmp_path):
     try:
         ray.init(address=cluster.address, logging_level="WARNING")
         executor = RayExecutor(2)
-        assert executor.workers == 2
+        # Both evaluators must be up before the run starts; otherwise the head's evaluator can finish the whole
+        # (short) run while the worker node's is still starting, and nothing is ever lost.
+        assert executor.wait_ready(timeout=120) == 2
+
         def on_worker_node(busy):
             return next((w for w in busy if w[0] == worker_node.node_id), None)
 
