@@ -15,6 +15,7 @@ _REGISTRY: dict[str, str] = {
     "xor": "envs.xor:XorTask",
     "dpv": "envs.double_pole_tasks:DoublePoleVelocityTask",
     "dpnv": "envs.double_pole_tasks:DoublePoleNoVelocityTask",
+    "mario": "envs.mario_task:MarioTask",
 }
 
 

@@ -14,6 +14,11 @@ import numpy as np
 from genomes.phenotype import Network
 
 
+class TaskSetupError(ValueError):
+    """The task cannot be set up as configured (a missing ROM, an unreachable download); one line that says how to
+    fix it. The command line reports it with exit status 2."""
+
+
 @dataclass
 class EvalResult:
     """Fitness of one genome plus task metrics (JSON numbers). `solved` marks an evaluation that meets the task's
@@ -45,6 +50,9 @@ class Task(Protocol):
     # Optional: tasks that can score many genomes at once (a packed population, vectorized environments) also
     # define `evaluate_batch(genomes, seeds) -> list[EvalResult]`, giving the same results as `evaluate` with
     # `np.random.default_rng(seed)` for each genome.
+
+    # Optional: `prepare()` acquires what the task needs before a run (a ROM, a dataset) and raises TaskSetupError
+    # when it cannot; the run calls it once in the driver so the problem surfaces before any worker starts.
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         """The stricter test a champion must also pass for the run to count as solved (e.g. generalization)."""

@@ -176,7 +176,10 @@ def build_section(name: str, cls: type, table: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     values = {key: _check_value(f"{name}.{key}", value, hints[key], fields[key].metadata)
               for key, value in table.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a check across fields in the section's __post_init__
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _check_value(where: str, value: Any, hint: Any, meta: Any) -> Any:
@@ -231,7 +234,9 @@ def _parse_env(table: Any) -> EnvSection:
         raise ConfigError(str(exc)) from None
     kwargs = {k: v for k, v in table.items() if k != "id"}
     section = build_section("env", cls, kwargs)
-    return EnvSection(id=env_id, kwargs={k: getattr(section, k) for k in kwargs})
+    # Every parameter, defaults included, so the resolved config states the whole protocol (frame skip, ...).
+    names = [f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_") and f.name != "env_id"]
+    return EnvSection(id=env_id, kwargs={k: getattr(section, k) for k in names})
 
 
 def _check_consistency(config: RunConfig) -> None:

@@ -22,7 +22,7 @@ from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoin
 from evolve.config import RunConfig, parse_config_text
 from evolve.executor import SerialExecutor
 from evolve.reporting import MetricsLog, Progress
-from evolve.run import RunProgress, best_record, build_strategy, run_generation
+from evolve.run import RunProgress, best_record, build_strategy, prepare_task, record_metrics, run_generation
 from evolve.strategy import generation_rng
 from genomes.innovation import InnovationTracker, translate
 from genomes.neat_genome import NeatGenome
@@ -101,6 +101,7 @@ class Island:
             "best_fitness": best["fitness"] if best else None,
             "solved": self.progress.solved,
             "solved_generation": self.progress.solved_generation,
+            **self.progress.records,
         }
 
 
@@ -157,6 +158,7 @@ class _Pool:
 
 def run_islands(config: RunConfig, run_dir: Path, resume: bool = False) -> dict[str, Any]:
     """Start (or resume) an island run in `run_dir`."""
+    prepare_task(config)
     count = config.islands.count
     path = latest_checkpoint(run_dir) if resume else None
     if path is None:
@@ -195,7 +197,7 @@ def _epochs(config: RunConfig, run_dir: Path, pool: _Pool, generation: int, migr
             until = min((generation // islands.migration_interval + 1) * islands.migration_interval, total)
             records = pool.call("evolve", [until] * islands.count)
             for step in range(max(len(r) for r in records)):
-                line = _combined([r[step] if step < len(r) else None for r in records])
+                line = _combined([r[step] if step < len(r) else None for r in records], record_metrics(config))
                 for record in (r[step] for r in records if step < len(r)):
                     # best.json: the first verified solution, until then the fittest genome of any island.
                     document = record["best"]
@@ -237,8 +239,9 @@ def _best_so_far(run_dir: Path) -> tuple[float, bool]:
     return float(best["fitness"]), bool(best["solved"])
 
 
-def _combined(records: list[dict[str, Any] | None]) -> dict[str, Any]:
-    """One metrics line from the islands' lines of one generation (islands that stopped contribute nothing)."""
+def _combined(records: list[dict[str, Any] | None], keys: tuple[str, ...]) -> dict[str, Any]:
+    """One metrics line from the islands' lines of one generation (islands that stopped contribute nothing); the
+    task's record metrics (`keys`) are the best of any island."""
     lines = [r["metrics"] for r in records if r is not None]
     best = max(lines, key=lambda m: m["best_fitness"])
     return {
@@ -249,6 +252,7 @@ def _combined(records: list[dict[str, Any] | None]) -> dict[str, Any]:
         "n_species": sum(m["n_species"] for m in lines),
         "best_island": next(i for i, r in enumerate(records) if r is not None and r["metrics"] is best),
         "wall_seconds": max(m["wall_seconds"] for m in lines),
+        **{key: max(m[key] for m in lines) for key in keys},
         "islands": [None if r is None else r["metrics"] for r in records],
     }
 
@@ -271,4 +275,5 @@ def _summary(config: RunConfig, islands: list[dict[str, Any]], remote: bool, run
         "wall_seconds": max((m["wall_seconds"] for m in lines), default=0.0),
         "solved_generation": first_solved["generation"] if first_solved else None,
         "evaluations_to_solve": first_solved["evaluations"] if first_solved else None,
+        **{key: max(s[key] for s in islands) for key in record_metrics(config)},
     }

@@ -25,6 +25,7 @@ from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
+from envs.registry import make, task_class
 from genomes.neat_genome import NeatGenome
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class RunProgress:
     verify_metrics: dict[str, Any] = field(default_factory=dict)
     solution: dict[str, Any] = field(default_factory=dict)  # size of the verified solution network
     champion_metrics: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, float] = field(default_factory=dict)  # the run's best of each of the task's record metrics
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,7 +58,21 @@ def task_spec(config: RunConfig) -> dict[str, Any]:
     return {"id": config.env.id, "kwargs": dict(config.env.kwargs)}
 
 
+def record_metrics(config: RunConfig) -> tuple[str, ...]:
+    """The task's metrics reported as the population's best each generation (and the run's best in summary.json),
+    such as Mario's max_x: a task declares them in its `record_metrics` class attribute."""
+    return tuple(getattr(task_class(config.env.id), "record_metrics", ()))
+
+
+def prepare_task(config: RunConfig) -> None:
+    """Let the task acquire what it needs (a ROM, a dataset) in this process, before any worker starts."""
+    task = make(config.env.id, **config.env.kwargs)
+    if hasattr(task, "prepare"):
+        task.prepare()
+
+
 def start_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str, Any]:
+    prepare_task(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(config.to_toml())
     (run_dir / "metrics.jsonl").write_text("")
@@ -66,6 +82,7 @@ def start_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str,
 
 
 def resume_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str, Any]:
+    prepare_task(config)
     path = latest_checkpoint(run_dir)
     strategy = build_strategy(config)
     if path is None:
@@ -117,6 +134,9 @@ def run_generation(
     state, metrics = strategy.tell(state, genomes, fitness)
     progress.evaluations += len(genomes)
     metrics.update(results[int(np.argmax(fitness))]["metrics"])
+    for key in record_metrics(config):
+        metrics[key] = max(float(r["metrics"][key]) for r in results)
+        progress.records[key] = max(progress.records.get(key, metrics[key]), metrics[key])
     was_solved = progress.solved
     solver = _check_solved(config, spec, state.seed, progress, generation, genomes, documents, results)
     progress.wall_seconds += time.perf_counter() - started
@@ -261,4 +281,5 @@ def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executo
         "best_hidden_nodes": len(genome.hidden_keys) if genome else None,
         "best_enabled_connections": genome.num_enabled() if genome else None,
         "best_metrics": progress.champion_metrics,
+        **progress.records,
     }

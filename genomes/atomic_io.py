@@ -31,6 +31,12 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         raise
 
 
+def write_bytes_atomic(path: Path, data: bytes | str) -> None:
+    """Bytes (or UTF-8 text), written atomically."""
+    payload = data.encode() if isinstance(data, str) else data
+    atomic_write(path, lambda f: f.write(payload))
+
+
 # -- torch formats ------------------------------------------------------------------------------------------------
 
 

@@ -51,4 +51,5 @@ def test_overrides_apply_and_gymnasium_ids_work():
     assert config.population.size == 50 and config.run.seed == 9
     config = parse_config({"env": {"id": "CartPole-v1", "episodes": 2}})
     assert config.neat.num_inputs == 4 and config.neat.num_outputs == 2
-    assert config.env.kwargs == {"episodes": 2}
+    assert config.env.kwargs["episodes"] == 2
+    assert config.env.kwargs["max_steps"] == 0, "the resolved env section states every parameter, defaults too"

@@ -1,0 +1,104 @@
+"""Super Mario Bros. on stable-retro, driven the way evolution needs: from a save state, a button mask held for a
+few frames at a time, RAM read once per step. No screen is copied unless asked for (replays), so a step costs
+little more than the emulation itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from envs.mario_rom import GAME, integration_dir, register
+
+log = logging.getLogger(__name__)
+
+BUTTON_NAMES = {"right": "RIGHT", "left": "LEFT", "up": "UP", "down": "DOWN", "a": "A", "b": "B"}
+DEFAULT_ACTIONS = ["right", "right+A", "right+B", "right+A+B", "A", "left", "none"]
+
+_open: MarioEmulator | None = None  # stable-retro allows one emulator per process
+
+
+def parse_action(name: str) -> tuple[str, ...]:
+    """"right+A+B" -> ("RIGHT", "A", "B"); "none" -> (). Raises ValueError naming an unknown button."""
+    if name.strip().lower() == "none":
+        return ()
+    buttons = []
+    for part in name.split("+"):
+        key = part.strip().lower()
+        if key not in BUTTON_NAMES:
+            raise ValueError(f"unknown button {part!r} in action {name!r} (buttons: right, left, up, down, A, B; "
+                             "or none)")
+        buttons.append(BUTTON_NAMES[key])
+    return tuple(buttons)
+
+
+@lru_cache(maxsize=1)
+def states() -> tuple[str, ...]:
+    """The save states stable-retro ships for the game (Level1-1, Level1-4, ..., Level8-1)."""
+    import stable_retro
+
+    return tuple(stable_retro.data.list_states(GAME, stable_retro.data.Integrations.STABLE))
+
+
+class MarioEmulator:
+    """One NES emulator at a save state. Opening one closes the process's previous one (a stable-retro limit)."""
+
+    def __init__(self, state: str = "Level1-1", rom: str = "") -> None:
+        import stable_retro
+
+        global _open
+        if _open is not None:
+            log.info("closing this process's previous Mario emulator (one per process)")
+            _open.close()
+        register(integration_dir(rom))
+        self.env: Any = stable_retro.make(
+            GAME,
+            state=state,
+            inttype=stable_retro.data.Integrations.CUSTOM,
+            obs_type=stable_retro.Observations.RAM,
+            use_restricted_actions=stable_retro.Actions.ALL,
+            render_mode=None,
+        )
+        self.buttons: list[str | None] = list(self.env.buttons)
+        _open = self
+
+    def mask(self, buttons: Sequence[str]) -> np.ndarray:
+        """The controller bit mask that holds `buttons` down."""
+        mask = np.zeros(len(self.buttons), dtype=np.uint8)
+        for button in buttons:
+            mask[self.buttons.index(button)] = 1
+        return mask
+
+    def reset(self) -> np.ndarray:
+        self.env.reset()
+        return self.ram()
+
+    def step(self, mask: np.ndarray, frames: int, on_frame: Callable[[], None] | None = None) -> np.ndarray:
+        """Hold `mask` for `frames` frames; returns the RAM after the last one."""
+        em = self.env.em
+        em.set_button_mask(mask, 0)
+        for _ in range(frames):
+            em.step()
+            if on_frame is not None:
+                on_frame()
+        self.env.data.update_ram()
+        return self.ram()
+
+    def ram(self) -> np.ndarray:
+        return self.env.get_ram()
+
+    def screen(self) -> np.ndarray:
+        """The current frame, (224, 240, 3) uint8."""
+        return self.env.em.get_screen()
+
+    def close(self) -> None:
+        global _open
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+        if _open is self:
+            _open = None

@@ -1,0 +1,129 @@
+"""What Super Mario Bros. keeps in RAM, read as numbers: position, life and death, the flag, and the tile grid
+around Mario that crAIg and MarI/O fed their networks.
+
+All functions take the NES work RAM as a uint8 array (stable-retro's `get_ram()`; only the first 2 KiB are read).
+Screen coordinates: the 13 tile rows of the playfield start 32 pixels below the top of the screen; a sprite's RAM
+y is 24 (Mario) or 16 (enemies) pixels above its centre. The level's tiles live in a ring of two 16-column pages
+(0x500-0x69F) that the game fills as it scrolls; the grid reads only the columns on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TILE = 16
+ROWS = 13  # playfield rows in the tile ring
+PAGE_COLUMNS = 16
+TILE_RING = 0x500
+ENEMY_SLOTS = 5
+
+SOLID, ENEMY, MARIO = 1.0, -1.0, 0.5  # grid cell values; empty cells are 0
+
+DYING, DEAD = 0x0B, 0x06  # player state (0x0E) values
+ON_FLAGPOLE = 0x03  # float state (0x1D): sliding down the flagpole
+MAX_X_SPEED = 40.0  # |ram[0x57]| when running at full speed
+
+
+def u8(ram: np.ndarray, address: int) -> int:
+    return int(ram[address])
+
+
+def s8(ram: np.ndarray, address: int) -> int:
+    value = int(ram[address])
+    return value - 256 if value >= 128 else value
+
+
+def mario_x(ram: np.ndarray) -> int:
+    """Mario's x in level pixels (3161 at the 1-1 flagpole)."""
+    return u8(ram, 0x6D) * 256 + u8(ram, 0x86)
+
+
+def screen_left(ram: np.ndarray) -> int:
+    """The level x of the screen's left edge."""
+    return u8(ram, 0x71A) * 256 + u8(ram, 0x71C)
+
+
+def mario_cell(ram: np.ndarray) -> tuple[int, int]:
+    """(level column, playfield row) of Mario's centre; the row leaves 0..12 when he is above or below the screen."""
+    return (mario_x(ram) + 8) // TILE, (u8(ram, 0xCE) + 24 - 32) // TILE
+
+
+def enemy_cells(ram: np.ndarray) -> list[tuple[int, int]]:
+    """(level column, playfield row) of the centre of every enemy being drawn."""
+    cells = []
+    for slot in range(ENEMY_SLOTS):
+        if u8(ram, 0x0F + slot):
+            x = u8(ram, 0x6E + slot) * 256 + u8(ram, 0x87 + slot)
+            cells.append(((x + 8) // TILE, (u8(ram, 0xCF + slot) + 16 - 32) // TILE))
+    return cells
+
+
+def is_dying(ram: np.ndarray) -> bool:
+    """Hit by an enemy, out of time, or fallen below the screen into a pit."""
+    return u8(ram, 0x0E) in (DYING, DEAD) or u8(ram, 0xB5) > 1
+
+
+def on_flagpole(ram: np.ndarray) -> bool:
+    return u8(ram, 0x1D) == ON_FLAGPOLE
+
+
+def world_stage(ram: np.ndarray) -> tuple[int, int]:
+    """(world, stage), both counted from 0."""
+    return u8(ram, 0x75F), u8(ram, 0x75C)
+
+
+def time_left(ram: np.ndarray) -> int:
+    """The in-game timer (three BCD-like digits at 0x7F8)."""
+    return u8(ram, 0x7F8) * 100 + u8(ram, 0x7F9) * 10 + u8(ram, 0x7FA)
+
+
+def extras(ram: np.ndarray) -> dict[str, float]:
+    """Optional scalar inputs, scaled to about [-1, 1]."""
+    return {
+        "velocity": s8(ram, 0x57) / MAX_X_SPEED,
+        "vertical_velocity": s8(ram, 0x9F) / 8.0,
+        "on_ground": 1.0 if u8(ram, 0x1D) == 0 else 0.0,
+    }
+
+
+@dataclass(frozen=True)
+class TileWindow:
+    """A `width` x `height` window of tiles. Columns start `left` tiles from Mario's column (negative: behind him).
+    With anchor "mario" rows start `top` rows from Mario's row; with "screen" they are the playfield's 13 rows and
+    Mario's own cell is marked, so the network sees his height."""
+
+    width: int = 13
+    height: int = 13
+    left: int = -6
+    top: int = -6
+    anchor: str = "mario"
+
+    @property
+    def size(self) -> int:
+        return self.width * self.height
+
+    def grid(self, ram: np.ndarray) -> np.ndarray:
+        """(height, width) float32: SOLID for a non-empty tile, ENEMY where an enemy's centre is, MARIO where his
+        centre is, 0 elsewhere (and beyond the tiles the game has decoded)."""
+        column, row = mario_cell(ram)
+        first_column = column + self.left
+        first_row = 0 if self.anchor == "screen" else row + self.top
+        columns = first_column + np.arange(self.width)
+        rows = first_row + np.arange(self.height)
+        # Only the screen's columns (17 while it is scrolled mid-tile) are surely current in the ring; the network
+        # sees what a player sees.
+        first_visible = screen_left(ram) // TILE
+        readable = (columns >= first_visible) & (columns <= first_visible + PAGE_COLUMNS)
+        inside = (rows >= 0) & (rows < ROWS)
+        page, offset = (columns // PAGE_COLUMNS) % 2, columns % PAGE_COLUMNS
+        addresses = TILE_RING + page[None, :] * ROWS * PAGE_COLUMNS + np.clip(rows, 0, ROWS - 1)[:, None] * 16 + offset
+        grid = np.where((ram[addresses] != 0) & inside[:, None] & readable[None, :], SOLID, 0.0).astype(np.float32)
+        for cell_column, cell_row, value in [*((c, r, ENEMY) for c, r in enemy_cells(ram)), (column, row, MARIO)]:
+            if value == MARIO and self.anchor != "screen":
+                continue  # in a Mario-centred window his cell never moves: marking it tells the network nothing
+            i, j = cell_row - first_row, cell_column - first_column
+            if 0 <= i < self.height and 0 <= j < self.width:
+                grid[i, j] = value
+        return grid

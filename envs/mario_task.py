@@ -1,0 +1,168 @@
+"""Super Mario Bros. as a neuroevolution task, the way crAIg and MarI/O posed it.
+
+The network sees the tile grid around Mario (solid tiles 1, enemies -1) plus optional scalars, and picks one of a
+configurable set of button combinations (argmax over one output per combination), held for `frame_skip` frames.
+Everything is read from RAM, not from stable-retro's scroll reward: fitness is the furthest x reached, plus a bonus
+and the time left (scaled) when the flag is reached. An episode ends on death, on the flag (or any change of
+level), when Mario makes no new ground for `stall_frames` frames, or after `max_frames`.
+
+The emulator is deterministic, so an episode is a function of the genome alone; `noop_max` > 0 starts each
+episode after a random number of idle frames drawn from the evaluation's generator, for robust solutions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs import mario_ram
+from envs.mario import DEFAULT_ACTIONS, MarioEmulator, parse_action, states
+from envs.mario_ram import TileWindow
+from envs.task import EvalResult, TaskSetupError
+from genomes.params import param
+from genomes.phenotype import Network
+
+EXTRAS = ("velocity", "vertical_velocity", "on_ground")
+FLAG_X = 3161  # Mario's x on the 1-1 flagpole (for progress reports only; the flag itself is read from RAM)
+
+# What a replay watches: called after every emulated frame, and after every decision with
+# (RAM, the network's inputs, the chosen action's index).
+FrameHook = Callable[[], None]
+DecisionHook = Callable[[np.ndarray, np.ndarray, int], None]
+
+
+@dataclass
+class Episode:
+    max_x: int
+    start_x: int
+    flag: bool
+    died: bool
+    time_left: int
+    frames: int
+
+
+@dataclass
+class MarioTask:
+    env_id: ClassVar[str] = "mario"
+    record_metrics: ClassVar[tuple[str, ...]] = ("max_x", "flag")
+    state: str = param("Level1-1", doc="a stable-retro save state of SuperMarioBros-Nes (Level1-1 ... Level8-1)")
+    rom: str = param("", doc="path to a Super Mario Bros. .nes (empty: $EVOLVE_MARIO_ROM, the cache, or download)")
+    actions: list[str] = param(DEFAULT_ACTIONS, doc="button combinations the network chooses among, e.g. right+A")
+    frame_skip: int = param(4, ge=1, doc="frames each chosen action is held")
+    stall_frames: int = param(120, ge=1, doc="end the episode after this many frames without a new furthest x")
+    max_frames: int = param(0, ge=0, doc="frame cap per episode (0: none; the game's timer still runs)")
+    episodes: int = param(1, ge=1)
+    noop_max: int = param(0, ge=0, doc="start each episode after 0..noop_max idle frames (0: deterministic)")
+    grid_width: int = param(13, ge=1, le=17)
+    grid_height: int = param(13, ge=1, le=13)
+    grid_left: int = param(-6, ge=-16, le=16, doc="first grid column, in tiles from Mario's (negative: behind)")
+    grid_top: int = param(-6, ge=-13, le=13, doc="first grid row from Mario's (anchor mario)")
+    grid_anchor: str = param("mario", choices=("mario", "screen"),
+                             doc="rows around Mario, or the playfield's 13 rows with Mario's cell marked")
+    extras: list[str] = param([], each_in=EXTRAS, doc="scalar inputs after the grid")
+    flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
+    time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
+    _emulator: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.actions:
+            raise ValueError("actions must name at least one button combination")
+        for action in self.actions:
+            parse_action(action)
+        if self.grid_anchor == "screen" and self.grid_height != mario_ram.ROWS:
+            raise ValueError(f"grid_anchor 'screen' shows all {mario_ram.ROWS} rows: grid_height must be "
+                             f"{mario_ram.ROWS}")
+
+    @property
+    def window(self) -> TileWindow:
+        return TileWindow(self.grid_width, self.grid_height, self.grid_left, self.grid_top, self.grid_anchor)
+
+    @property
+    def num_inputs(self) -> int:
+        return self.window.size + len(self.extras)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.actions)
+
+    def prepare(self) -> None:
+        """Acquire the ROM and check the state name before any worker starts (TaskSetupError if impossible)."""
+        from envs.mario_rom import integration_dir
+
+        integration_dir(self.rom)
+        if self.state not in states():
+            raise TaskSetupError(f"unknown Mario state {self.state!r} (stable-retro has: {', '.join(states())})")
+
+    @property
+    def emulator(self) -> MarioEmulator:
+        if self._emulator is None or self._emulator.env is None:
+            self._emulator = MarioEmulator(self.state, self.rom)
+        return self._emulator
+
+    def observe(self, ram: np.ndarray) -> np.ndarray:
+        """The network's inputs: the tile grid, row by row, then the chosen extras."""
+        grid = self.window.grid(ram).ravel()
+        if not self.extras:
+            return grid.astype(np.float64)
+        scalars = mario_ram.extras(ram)
+        return np.concatenate([grid, [scalars[name] for name in self.extras]]).astype(np.float64)
+
+    def play(
+        self,
+        network: Network,
+        noops: int = 0,
+        on_frame: FrameHook | None = None,
+        on_decision: DecisionHook | None = None,
+    ) -> Episode:
+        """One episode from the save state; the hooks let a replay watch it."""
+        emulator = self.emulator
+        masks = [emulator.mask(parse_action(a)) for a in self.actions]
+        network.reset()
+        ram = emulator.reset()
+        if noops:
+            ram = emulator.step(np.zeros_like(masks[0]), noops, on_frame)
+        start_stage = mario_ram.world_stage(ram)
+        start_x = max_x = mario_ram.mario_x(ram)
+        frames = since_progress = 0
+        while True:
+            inputs = self.observe(ram)
+            choice = int(np.argmax(network.activate(inputs)))
+            if on_decision is not None:
+                on_decision(ram, inputs, choice)
+            ram = emulator.step(masks[choice], self.frame_skip, on_frame)
+            frames += self.frame_skip
+            flag = mario_ram.on_flagpole(ram) or mario_ram.world_stage(ram) != start_stage
+            if flag or mario_ram.is_dying(ram):
+                return Episode(max_x, start_x, flag, not flag, mario_ram.time_left(ram), frames)
+            x = mario_ram.mario_x(ram)
+            if x > max_x:
+                max_x, since_progress = x, 0
+            else:
+                since_progress += self.frame_skip
+            if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
+                return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
+
+    def fitness(self, episode: Episode) -> float:
+        bonus = self.flag_bonus + self.time_bonus * episode.time_left if episode.flag else 0.0
+        return float(episode.max_x + bonus)
+
+    def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
+        noops = rng.integers(0, self.noop_max + 1, size=self.episodes) if self.noop_max else [0] * self.episodes
+        played = [self.play(network, int(n)) for n in noops]
+        flags = [e.flag for e in played]
+        return EvalResult(
+            float(np.mean([self.fitness(e) for e in played])),
+            {
+                "max_x": float(max(e.max_x for e in played)),
+                "flag": float(any(flags)),
+                "time_left": float(max((e.time_left for e in played if e.flag), default=0)),
+                "frames": float(sum(e.frames for e in played)),
+            },
+            solved=all(flags),
+        )
+
+    def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
+        return self.evaluate(network, rng)

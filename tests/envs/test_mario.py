@@ -1,0 +1,154 @@
+"""Super Mario Bros. on the real emulator: RAM positions, death, the tile grid, determinism, and a short run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envs import mario_ram
+from envs.mario import MarioEmulator, parse_action
+from envs.mario_ram import ENEMY, MARIO, SOLID, TileWindow
+from envs.mario_task import MarioTask
+from evolve.config import ConfigError
+from evolve.executor import SerialExecutor
+from evolve.run import start_run
+from tests.run_helpers import run_config
+
+
+class Press:
+    """A stand-in network that always picks action `k` (and counts its calls)."""
+
+    def __init__(self, k: int, outputs: int) -> None:
+        self.k, self.outputs, self.calls = k, outputs, 0
+
+    def reset(self) -> None:
+        pass
+
+    def activate(self, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros(self.outputs)
+        out[self.k] = 1.0
+        return out
+
+
+@pytest.fixture(scope="module")
+def task() -> MarioTask:
+    task = MarioTask(actions=["right", "none", "right+A+B"])
+    task.prepare()
+    return task
+
+
+def test_holding_right_advances_x_until_the_first_goomba_kills_mario(task):
+    emulator = task.emulator
+    ram = emulator.reset()
+    start = mario_ram.mario_x(ram)
+    right = emulator.mask(parse_action("right"))
+    xs = []
+    for _ in range(60):
+        ram = emulator.step(right, 4)
+        xs.append(mario_ram.mario_x(ram))
+        if mario_ram.is_dying(ram):
+            break
+    assert xs[10] > start + 50, "x read from RAM advances while right is held"
+    assert mario_ram.is_dying(ram), "the first Goomba ends a hold-right run"
+    episode = task.play(Press(0, 3))
+    assert episode.died and not episode.flag
+    assert 250 < episode.max_x < 400 and episode.frames < 400
+
+
+def test_standing_still_ends_on_the_stall_limit(task):
+    episode = task.play(Press(1, 3))
+    assert not episode.died and episode.max_x == episode.start_x
+    assert episode.frames == pytest.approx(task.stall_frames, abs=task.frame_skip)
+
+
+def test_same_genome_same_episode_and_noops_follow_the_seed(task):
+    assert task.play(Press(2, 3)) == task.play(Press(2, 3))
+    noisy = MarioTask(actions=["right", "none", "right+A+B"], noop_max=30, episodes=2)
+    first = noisy.evaluate(Press(2, 3), np.random.default_rng(7))
+    again = noisy.evaluate(Press(2, 3), np.random.default_rng(7))
+    assert first == again
+
+
+def test_observation_is_the_grid_then_the_extras(task):
+    ram = task.emulator.reset()
+    with_extras = MarioTask(extras=["velocity", "on_ground"])
+    inputs = with_extras.observe(ram)
+    assert inputs.shape == (with_extras.num_inputs,) == (13 * 13 + 2,)
+    assert inputs[-1] == 1.0, "Mario starts on the ground"
+    grid = inputs[:-2].reshape(13, 13)
+    assert (grid[7:, :] == SOLID).any(), "the ground is below Mario"
+    assert not (grid[:6, :] == SOLID).any(), "open sky above Mario at the start of 1-1"
+
+
+def test_one_emulator_per_process_is_handed_over(task):
+    first = task.emulator
+    other = MarioEmulator("Level1-1")
+    assert first.env is None, "opening a second emulator closed the first"
+    other.close()
+    assert task.emulator is not first and task.emulator.env is not None
+
+
+def test_bad_action_and_state_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown button 'jump'"):
+        run_config("mario-1-1", "env.actions=['right', 'jump']")
+    with pytest.raises(Exception, match="unknown Mario state 'Level9-9'"):
+        MarioTask(state="Level9-9").prepare()
+
+
+def _ram(mario_x: int, mario_y: int, scroll: int) -> np.ndarray:
+    ram = np.zeros(0x800, dtype=np.uint8)
+    ram[0x6D], ram[0x86] = divmod(mario_x, 256)
+    ram[0xCE] = mario_y
+    ram[0x71A], ram[0x71C] = divmod(scroll, 256)
+    return ram
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.integers(0, 3300),
+    y=st.integers(0, 255),
+    ahead=st.integers(0, 200),
+    tiles=st.binary(min_size=416, max_size=416),
+    width=st.integers(1, 17),
+    height=st.integers(1, 13),
+    left=st.integers(-16, 16),
+    top=st.integers(-13, 13),
+)
+def test_grid_reads_the_tile_ring_at_the_right_cells(x, y, ahead, tiles, width, height, left, top):
+    ram = _ram(x, y, max(0, x - ahead))
+    ram[0x500:0x6A0] = np.frombuffer(tiles, dtype=np.uint8)
+    window = TileWindow(width, height, left, top)
+    grid = window.grid(ram)
+    assert grid.shape == (height, width) and grid.dtype == np.float32
+    column, row = mario_ram.mario_cell(ram)
+    first_visible = mario_ram.screen_left(ram) // 16
+    for i in range(height):
+        for j in range(width):
+            c, r = column + left + j, row + top + i
+            on_screen = first_visible <= c <= first_visible + 16 and 0 <= r < 13
+            expected = SOLID if on_screen and ram[0x500 + (c // 16) % 2 * 208 + r * 16 + c % 16] else 0.0
+            assert grid[i, j] == expected
+
+
+def test_grid_marks_enemies_and_mario_on_the_screen_anchor():
+    ram = _ram(500, 176, 400)  # Mario on the ground, row 10
+    ram[0x0F], ram[0x6E], ram[0x87], ram[0xCF] = 1, 2, 40, 184  # an enemy on the ground at x 552
+    grid = TileWindow(13, 13, -6, 0, "screen").grid(ram)
+    assert grid[10, 6] == MARIO
+    assert grid[10, 6 + (552 + 8) // 16 - (500 + 8) // 16] == ENEMY
+    centred = TileWindow().grid(ram)
+    assert centred[6, 6] == 0.0 and centred[6, 10] == ENEMY
+
+
+def test_short_run_reports_max_x_and_flag(tmp_path):
+    config = run_config("mario-1-1", "run.seed=1", "run.generations=2", "population.size=8", "env.stall_frames=40")
+    summary = start_run(config, tmp_path, SerialExecutor())
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert all(line["max_x"] >= 40 and line["flag"] == 0.0 for line in lines)
+    assert summary["max_x"] == max(line["max_x"] for line in lines) and summary["flag"] == 0.0
+    assert "frame_skip = 4" in (tmp_path / "config.toml").read_text(), "the resolved config states the protocol"
