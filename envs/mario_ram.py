@@ -110,19 +110,22 @@ class TileWindow:
         column, row = mario_cell(ram)
         first_column = column + self.left
         first_row = 0 if self.anchor == "screen" else row + self.top
-        columns = first_column + np.arange(self.width)
-        rows = first_row + np.arange(self.height)
-        # Only the screen's columns (17 while it is scrolled mid-tile) are surely current in the ring; the network
-        # sees what a player sees.
+        grid = np.zeros((self.height, self.width), dtype=np.float32)
+        # Only the screen's columns (17 while it is scrolled mid-tile) are surely current in the ring, and only the
+        # playfield's rows exist: the network sees what a player sees.
         first_visible = screen_left(ram) // TILE
-        readable = (columns >= first_visible) & (columns <= first_visible + PAGE_COLUMNS)
-        inside = (rows >= 0) & (rows < ROWS)
-        page, offset = (columns // PAGE_COLUMNS) % 2, columns % PAGE_COLUMNS
-        addresses = TILE_RING + page[None, :] * ROWS * PAGE_COLUMNS + np.clip(rows, 0, ROWS - 1)[:, None] * 16 + offset
-        grid = np.where((ram[addresses] != 0) & inside[:, None] & readable[None, :], SOLID, 0.0).astype(np.float32)
-        for cell_column, cell_row, value in [*((c, r, ENEMY) for c, r in enemy_cells(ram)), (column, row, MARIO)]:
-            if value == MARIO and self.anchor != "screen":
-                continue  # in a Mario-centred window his cell never moves: marking it tells the network nothing
+        c0, c1 = max(first_column, first_visible), min(first_column + self.width, first_visible + PAGE_COLUMNS + 1)
+        r0, r1 = max(first_row, 0), min(first_row + self.height, ROWS)
+        if c0 < c1 and r0 < r1:
+            columns = np.arange(c0, c1)
+            rows = np.arange(r0, r1)
+            addresses = TILE_RING + ((columns // PAGE_COLUMNS) % 2) * (ROWS * PAGE_COLUMNS) + columns % PAGE_COLUMNS
+            tiles = ram[addresses[None, :] + rows[:, None] * PAGE_COLUMNS]
+            grid[r0 - first_row : r1 - first_row, c0 - first_column : c1 - first_column] = tiles != 0
+        marks = [(c, r, ENEMY) for c, r in enemy_cells(ram)]
+        if self.anchor == "screen":  # in a Mario-centred window his cell never moves: marking it tells nothing
+            marks.append((column, row, MARIO))
+        for cell_column, cell_row, value in marks:
             i, j = cell_row - first_row, cell_column - first_column
             if 0 <= i < self.height and 0 <= j < self.width:
                 grid[i, j] = value
