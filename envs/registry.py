@@ -16,6 +16,7 @@ _REGISTRY: dict[str, str] = {
     "dpv": "envs.double_pole_tasks:DoublePoleVelocityTask",
     "dpnv": "envs.double_pole_tasks:DoublePoleNoVelocityTask",
     "mario": "envs.mario_task:MarioTask",
+    "atari": "envs.atari:AtariTask",
 }
 
 

@@ -1,0 +1,159 @@
+"""Atari 2600 games through ale-py (which ships the ROMs) as neuroevolution tasks, from RAM or from pixels.
+
+The protocol is explicit and lands in the run's resolved config: `frame_skip` frames per decision, sticky actions
+with probability `sticky` per frame (Machado et al. 2018: the previous action repeats instead of the new one), a
+cap of `max_frames` frames per episode, the minimal action set (argmax over one output per action). Sticky actions
+are drawn from the evaluation's generator rather than ALE's own, so an episode is a function of the genome and its
+seed, and a ROM is loaded once per process rather than once per seed.
+
+Observations: "ram", the console's 128 bytes scaled to [0, 1]; or "pixels", the grayscale screen averaged over
+blocks down to `pixel_height` x `pixel_width`, scaled to [0, 1].
+
+A chunk of genomes is played in lock step, all their episodes at once, one network call per step for the whole
+chunk (a packed population network) when the genomes allow; ALE instances are kept between chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs.task import EvalResult, TaskSetupError
+from genomes.neat_genome import NeatGenome
+from genomes.params import param
+from genomes.phenotype import Network
+from genomes.population_network import PopulationNetwork, packable
+
+SCREEN = (210, 160)
+
+
+def games() -> list[str]:
+    from ale_py import roms
+
+    return sorted(roms.get_all_rom_ids())
+
+
+def new_ale(game: str, max_frames: int) -> Any:
+    """An ALE with `game` loaded, sticky actions off (we draw them), a frame cap, quiet logging."""
+    import ale_py
+    from ale_py import roms
+
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+    ale = ale_py.ALEInterface()
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.setInt("max_num_frames_per_episode", max_frames)
+    ale.loadROM(roms.get_rom_path(game))
+    return ale
+
+
+@dataclass
+class AtariTask:
+    env_id: ClassVar[str] = "atari"
+    record_metrics: ClassVar[tuple[str, ...]] = ("max_score",)
+    game: str = param("pong", doc="an ale-py ROM id (snake_case: pong, freeway, boxing, ms_pacman, ...)")
+    obs: str = param("ram", choices=("ram", "pixels"))
+    frame_skip: int = param(4, ge=1, doc="frames each action is held (one network decision per step)")
+    sticky: float = param(0.25, ge=0.0, le=1.0, doc="per-frame probability that the previous action repeats")
+    max_frames: int = param(18000, ge=1, doc="frame cap per episode (18,000 frames = 5 minutes of play)")
+    episodes: int = param(1, ge=1)
+    pixel_height: int = param(21, ge=1, le=210, doc="pixels obs: rows after block averaging (must divide 210)")
+    pixel_width: int = param(16, ge=1, le=160, doc="pixels obs: columns after block averaging (must divide 160)")
+    _ales: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
+    _actions: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.obs == "pixels" and (SCREEN[0] % self.pixel_height or SCREEN[1] % self.pixel_width):
+            raise ValueError(f"pixel_height must divide {SCREEN[0]} and pixel_width {SCREEN[1]}; "
+                             f"got {self.pixel_height} x {self.pixel_width}")
+
+    def prepare(self) -> None:
+        if self.game not in games():
+            raise TaskSetupError(f"unknown Atari game {self.game!r} (ale-py has {len(games())} ROMs, e.g. "
+                                 "pong, freeway, boxing, breakout, ms_pacman)")
+
+    @property
+    def num_inputs(self) -> int:
+        return 128 if self.obs == "ram" else self.pixel_height * self.pixel_width
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.action_set)
+
+    @property
+    def action_set(self) -> list[Any]:
+        if self._actions is None:
+            self._actions = list(self.ales(1)[0].getMinimalActionSet())
+        return self._actions
+
+    def ales(self, count: int) -> list[Any]:
+        """At least `count` emulators with the game loaded (kept for the next chunk)."""
+        while len(self._ales) < count:
+            self._ales.append(new_ale(self.game, self.max_frames))
+        return self._ales[:count]
+
+    def observe(self, ale: Any) -> np.ndarray:
+        if self.obs == "ram":
+            return ale.getRAM() / 255.0
+        h, w = self.pixel_height, self.pixel_width
+        screen = ale.getScreenGrayscale().reshape(h, SCREEN[0] // h, w, SCREEN[1] // w)
+        return screen.mean(axis=(1, 3)).ravel() / 255.0
+
+    def play(self, choose, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """Play one episode per generator in lock step; `choose(observations, running)` returns an action index
+        per episode. Returns the scores."""
+        n = len(rngs)
+        ales = self.ales(n)
+        actions = self.action_set
+        for ale in ales:
+            ale.reset_game()
+        scores = np.zeros(n)
+        running = np.ones(n, dtype=bool)
+        previous = np.zeros(n, dtype=np.int64)  # ALE starts from NOOP, index 0 of every minimal action set
+        observations = np.stack([self.observe(ale) for ale in ales])
+        while running.any():
+            chosen = choose(observations, running)
+            repeats = [rng.random(self.frame_skip) < self.sticky for rng in rngs]
+            for i in np.flatnonzero(running):
+                ale = ales[i]
+                for repeat in repeats[i]:
+                    if not repeat:
+                        previous[i] = chosen[i]
+                    scores[i] += ale.act(actions[previous[i]])
+                    if ale.game_over():
+                        running[i] = False
+                        break
+                observations[i] = self.observe(ale)
+        return scores
+
+    def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
+        rngs = self.episode_rngs(rng)
+        network.reset()
+        scores = self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs)
+        return self._result(scores)
+
+    def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
+        """Every genome's episodes in lock step, one packed network call per step: the same scores as `evaluate`."""
+        if not packable(genomes):
+            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+        pop, eps = len(genomes), self.episodes
+        rngs = [r for s in seeds for r in self.episode_rngs(np.random.default_rng(s))]
+        network = PopulationNetwork(genomes)
+
+        def choose(observations: np.ndarray, running: np.ndarray) -> np.ndarray:
+            outputs = network.activate(observations.reshape(pop, eps, -1)).cpu().numpy()
+            return np.argmax(outputs.reshape(pop * eps, -1), axis=-1)
+
+        scores = self.play(choose, rngs).reshape(pop, eps)
+        return [self._result(s) for s in scores]
+
+    def episode_rngs(self, rng: np.random.Generator) -> list[np.random.Generator]:
+        return [np.random.default_rng(s) for s in rng.integers(0, 2**31 - 1, size=self.episodes)]
+
+    def _result(self, scores: np.ndarray) -> EvalResult:
+        return EvalResult(float(np.mean(scores)), {"score": float(np.mean(scores)), "max_score": float(np.max(scores))})
+
+    def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
+        return self.evaluate(network, rng)

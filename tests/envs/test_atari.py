@@ -1,0 +1,82 @@
+"""Atari through ale-py: observation shapes, determinism, lock-step batches equal to genome-by-genome play."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.atari import AtariTask
+from envs.task import TaskSetupError
+from evolve.config import ConfigError
+from genomes.neat_genome import NeatGenome
+from tests.neat_helpers import busy_config, grow
+from tests.run_helpers import run_config
+
+
+class Policy:
+    """A stand-in network: a fixed random linear map of the observation (deterministic, input-dependent)."""
+
+    def __init__(self, inputs: int, outputs: int, seed: int) -> None:
+        self.w = np.random.default_rng(seed).normal(size=(inputs, outputs))
+        self.seen: list[np.ndarray] = []
+
+    def reset(self) -> None:
+        pass
+
+    def activate(self, x: np.ndarray) -> np.ndarray:
+        self.seen.append(np.array(x))
+        return x @ self.w
+
+
+@pytest.mark.parametrize("obs, size", [("ram", 128), ("pixels", 21 * 16)])
+def test_observations_have_the_declared_shape_and_range(obs, size):
+    task = AtariTask(game="pong", obs=obs, max_frames=200)
+    policy = Policy(task.num_inputs, task.num_outputs, 0)
+    task.evaluate(policy, np.random.default_rng(0))
+    seen = np.concatenate(policy.seen)
+    assert task.num_inputs == size and seen.shape[1] == size
+    assert seen.min() >= 0.0 and seen.max() <= 1.0 and seen.std() > 0
+    assert task.num_outputs == 6, "Pong's minimal action set"
+
+
+def test_without_sticky_actions_an_episode_depends_on_the_policy_only():
+    task = AtariTask(game="boxing", sticky=0.0, max_frames=1500)
+    policy = Policy(task.num_inputs, task.num_outputs, 3)
+    first = task.evaluate(policy, np.random.default_rng(1))
+    assert first == task.evaluate(policy, np.random.default_rng(2))
+    other = task.evaluate(Policy(task.num_inputs, task.num_outputs, 4), np.random.default_rng(1))
+    assert other != first, "a different policy plays differently"
+
+
+def test_sticky_actions_follow_the_seed():
+    task = AtariTask(game="boxing", sticky=0.25, max_frames=1500, episodes=2)
+    policy = Policy(task.num_inputs, task.num_outputs, 3)
+    scores = {task.evaluate(policy, np.random.default_rng(s)).fitness for s in range(4)}
+    assert task.evaluate(policy, np.random.default_rng(0)) == task.evaluate(policy, np.random.default_rng(0))
+    assert len(scores) > 1, "sticky actions change the episode from seed to seed"
+
+
+def test_lock_step_batch_equals_genome_by_genome_play():
+    config = run_config("atari-boxing-ram", "env.max_frames=800", "env.episodes=2")
+    task = AtariTask(**config.env.kwargs)
+    neat = busy_config(num_inputs=task.num_inputs, num_outputs=task.num_outputs, activation_options=["tanh"],
+                       aggregation_options=["sum"], initial_connection="partial", initial_connection_fraction=0.1)
+    genomes: list[NeatGenome] = [grow(neat, seed, 8) for seed in range(6)]
+    seeds = list(range(100, 106))
+    batch = task.evaluate_batch(genomes, seeds)
+    single = [task.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+    assert batch == single
+    assert len({r.fitness for r in batch}) > 1
+
+
+def test_protocol_is_in_the_resolved_config_and_bad_values_are_clear():
+    config = run_config("atari-pong-ram")
+    resolved = config.to_toml()
+    for line in ('game = "pong"', "frame_skip = 4", "sticky = 0.25", "max_frames = 18000"):
+        assert line in resolved
+    with pytest.raises(ConfigError, match="pixel_height must divide 210"):
+        run_config("atari-pong-ram", "env.obs=pixels", "env.pixel_height=20")
+    with pytest.raises(ConfigError, match="env.sticky must be <= 1.0"):
+        run_config("atari-pong-ram", "env.sticky=1.5")
+    with pytest.raises(TaskSetupError, match="unknown Atari game 'pongg'"):
+        AtariTask(game="pongg").prepare()
