@@ -15,7 +15,7 @@ chunk (a packed population network) when the genomes allow; ALE instances are ke
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -101,9 +101,14 @@ class AtariTask:
         screen = ale.getScreenGrayscale().reshape(h, SCREEN[0] // h, w, SCREEN[1] // w)
         return screen.mean(axis=(1, 3)).ravel() / 255.0
 
-    def play(self, choose, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+    def play(
+        self,
+        choose: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        rngs: Sequence[np.random.Generator],
+        on_frame: Callable[[Any], None] | None = None,
+    ) -> np.ndarray:
         """Play one episode per generator in lock step; `choose(observations, running)` returns an action index
-        per episode. Returns the scores."""
+        per episode; `on_frame(ale)` sees every emulated frame of the first episode. Returns the scores."""
         n = len(rngs)
         ales = self.ales(n)
         actions = self.action_set
@@ -122,6 +127,8 @@ class AtariTask:
                     if not repeat:
                         previous[i] = chosen[i]
                     scores[i] += ale.act(actions[previous[i]])
+                    if on_frame is not None and i == 0:
+                        on_frame(ale)
                     if ale.game_over():
                         running[i] = False
                         break
@@ -157,3 +164,11 @@ class AtariTask:
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """The first episode of an evaluation with `rng`, every frame (RGB, 60 per second) handed to `sink`."""
+        network.reset()
+        rngs = self.episode_rngs(rng)[:1]
+        scores = self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs,
+                           lambda ale: sink(ale.getScreenRGB()))
+        return self._result(scores)

@@ -166,3 +166,9 @@ class MarioTask:
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """One episode as video frames (the game and crAIg's side panel) handed to `sink`; 60 frames per second."""
+        from envs.mario_replay import record
+
+        return record(self, network, rng, sink)

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="0: serial in-process; N: N Ray evaluators (default: one per CPU)")
     run.add_argument("--address", help="Ray cluster address")
     run.add_argument("--generations", type=int)
+    run.add_argument("--rom", help="Super Mario Bros. ROM path (sets env.rom)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     resume = sub.add_parser("resume", help="continue a run from its newest checkpoint")
@@ -50,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("path", type=Path)
     export.add_argument("--format", required=True, choices=["json", "torchscript", "onnx"])
     export.add_argument("-o", "--output", type=Path, required=True)
+
+    replay = sub.add_parser("replay", help="play a genome (a run's best) and write the episode as a video")
+    replay.add_argument("path", type=Path, help="a genome JSON or a run directory")
+    replay.add_argument("--env", help="environment id (default: the run's)")
+    replay.add_argument("--rom", help="Super Mario Bros. ROM path (sets env.rom)")
+    replay.add_argument("--seed", type=int, default=0, help="seed of the replayed episode (sticky actions, no-ops)")
+    replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
+    replay.add_argument("-o", "--output", type=Path, required=True, help=".mp4 or .gif")
     return parser
 
 
@@ -83,7 +92,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from evolve.executor import make_executor
     from evolve.run import start_run
 
-    config = load_config(args.config, [*args.overrides, *_run_overrides(args)])
+    rom = [f"env.rom={json.dumps(args.rom)}"] if args.rom else []
+    config = load_config(args.config, [*args.overrides, *_run_overrides(args), *rom])
     run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (run_dir / "checkpoints").exists():
         raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
@@ -185,7 +195,25 @@ def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
     )
 
 
-COMMANDS = {"run": _cmd_run, "resume": _cmd_resume, "inspect": _cmd_inspect, "export": _cmd_export}
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from evolve.replay import replay
+
+    if args.output.suffix.lower() not in (".mp4", ".gif"):
+        raise UsageError(f"{args.output}: the video must be .mp4 or .gif")
+    overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
+    result = replay(_genome_path(args.path).parent if args.path.is_dir() else args.path, args.output, args.env,
+                    overrides, args.seed)
+    print(" ".join(f"{k}={v:.6g}" for k, v in result.items()) + f"; wrote {args.output}")
+    return 0
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "resume": _cmd_resume,
+    "inspect": _cmd_inspect,
+    "export": _cmd_export,
+    "replay": _cmd_replay,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.registry import make, task_class
 from evolve.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -25,7 +26,6 @@ from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
-from envs.registry import make, task_class
 from genomes.neat_genome import NeatGenome
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,29 @@ def test_protocol_is_in_the_resolved_config_and_bad_values_are_clear():
         run_config("atari-pong-ram", "env.sticky=1.5")
     with pytest.raises(TaskSetupError, match="unknown Atari game 'pongg'"):
         AtariTask(game="pongg").prepare()
+
+
+def test_replay_of_a_genome_file_writes_a_gif_and_bad_requests_exit_2(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from evolve.cli import main
+    from genomes.base import MutationContext
+    from genomes.innovation import InnovationTracker
+    from genomes.neat_config import NeatGenomeConfig
+
+    neat = NeatGenomeConfig(num_inputs=128, num_outputs=6, initial_connection="partial",
+                            initial_connection_fraction=0.1)
+    genome = NeatGenome.initial(neat, np.random.default_rng(0), MutationContext(neat, InnovationTracker()))
+    path = tmp_path / "pong.json"
+    path.write_text(json.dumps(genome.to_dict()))
+    pong = ["--env", "atari", "--set", "env.game=pong", "--set", "env.max_frames=400"]
+    assert main(["replay", str(path), *pong, "-o", str(tmp_path / "pong.gif")]) == 0
+    frames = iio.imread(tmp_path / "pong.gif", index=None)
+    # every 4th of the 400 frames, less the identical ones Pillow merges into longer delays
+    assert 50 < frames.shape[0] <= 400 // 4 and frames.shape[1:3] == (210, 160)
+    assert main(["replay", str(path), *pong, "-o", str(tmp_path / "pong.avi")]) == 2
+    assert main(["replay", str(path), "--env", "atari", "--set", "env.game=boxing", "-o", str(tmp_path / "b.gif")]) == 2
+    assert main(["replay", str(path), "-o", str(tmp_path / "x.gif")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("evolve: error")]
+    assert len(errors) == 3
+    assert "must be .mp4 or .gif" in errors[0] and "needs 128 and 18" in errors[1] and "--env" in errors[2]

@@ -152,3 +152,18 @@ def test_short_run_reports_max_x_and_flag(tmp_path):
     assert all(line["max_x"] >= 40 and line["flag"] == 0.0 for line in lines)
     assert summary["max_x"] == max(line["max_x"] for line in lines) and summary["flag"] == 0.0
     assert "frame_skip = 4" in (tmp_path / "config.toml").read_text(), "the resolved config states the protocol"
+
+
+def test_replay_writes_a_decodable_video_with_the_panel(tmp_path):
+    import imageio.v3 as iio
+
+    from evolve.cli import main
+
+    config = run_config("mario-1-1", "run.seed=2", "run.generations=1", "population.size=4", "env.stall_frames=40")
+    start_run(config, tmp_path / "run", SerialExecutor())
+    assert main(["replay", str(tmp_path / "run"), "-o", str(tmp_path / "best.mp4")]) == 0
+    frames = iio.imread(tmp_path / "best.mp4", index=None)
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert frames.shape[1:] == (224, 240 + 176, 3)
+    assert len(frames) == best["metrics"]["frames"], "one video frame per emulated frame of the same episode"
+    assert frames[:, :, 240:].std() > 0, "the side panel is drawn"
