@@ -1,9 +1,9 @@
 """Evaluation throughput (evaluations/s) against the number of Ray workers, with parallel efficiency.
 
     python benchmarks/scaling.py [--workers 1 2] [--population 200] [--chunk-size 25] [--episodes 20] \\
-        [--generations 5] [--repeats 3] [--env CartPole-v1] [--json]
+        [--generations 5] [--repeats 3] [--config configs/cartpole.toml] [--env CartPole-v1] [--json]
 
-The population is real: configs/cartpole.toml (with env.id = --env) evolved serially for --generations generations
+The population is real: --config (with env.id = --env when given) evolved serially for --generations generations
 (one episode per genome, to keep it quick), then the next generation is bred and held fixed. That generation is cut
 into chunks of --chunk-size genomes exactly as the run loop does and evaluated with --episodes episodes per genome by
 `evaluate_chunk`: serially in this process (the baseline, torch limited to one thread as in a Ray actor, which gets
@@ -40,9 +40,12 @@ from evolve.run import build_strategy, evaluate_generation, task_spec  # noqa: E
 SEED = 0
 
 
-def build_payloads(env: str, population: int, generations: int, episodes: int, size: int) -> list[dict[str, Any]]:
+def build_payloads(
+    config_path: str, env: str | None, population: int, generations: int, episodes: int, size: int
+) -> list[dict[str, Any]]:
     """Evolve `generations` generations serially, breed the next one and cut it into chunks as the run loop does."""
-    config = load_config("configs/cartpole.toml", [f"env.id={env}", "env.episodes=1", f"population.size={population}"])
+    overrides = [*([f"env.id={env}"] if env else []), "env.episodes=1", f"population.size={population}"]
+    config = load_config(config_path, overrides)
     strategy, spec = build_strategy(config), task_spec(config)
     state = strategy.init(SEED)
     for _ in range(generations):
@@ -82,13 +85,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--generations", type=int, default=5, help="serial generations evolved before measuring")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--config", default="configs/cartpole.toml")
+    parser.add_argument("--env", help="env.id override (e.g. another Gymnasium id)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if 1 not in args.workers:
         parser.error("--workers must include 1 (the base of speedup and efficiency)")
     os.chdir(Path(__file__).resolve().parents[1])
-    payloads = build_payloads(args.env, args.population, args.generations, args.episodes, args.chunk_size)
+    payloads = build_payloads(args.config, args.env, args.population, args.generations, args.episodes, args.chunk_size)
     n = sum(len(p["genomes"]) for p in payloads)
 
     torch.set_num_threads(1)
@@ -96,7 +100,7 @@ def main() -> None:
     timed(serial, payloads, 1)  # warm-up: imports, environment construction
     serial_time, reference = timed(serial, payloads, args.repeats)
     print(
-        f"{args.env}: {n} genomes in {len(payloads)} chunks, {args.episodes} episodes each, "
+        f"{payloads[0]['task']['id']}: {n} genomes in {len(payloads)} chunks, {args.episodes} episodes each, "
         f"{os.cpu_count()} CPUs; best of {args.repeats}",
         file=sys.stderr,
     )
@@ -134,7 +138,7 @@ def main() -> None:
         print(
             json.dumps(
                 {
-                    "env": args.env,
+                    "env": payloads[0]["task"]["id"],
                     "population": n,
                     "chunk_size": args.chunk_size,
                     "episodes": args.episodes,

@@ -52,7 +52,7 @@ def new_ale(game: str, max_frames: int) -> Any:
 @dataclass
 class AtariTask:
     env_id: ClassVar[str] = "atari"
-    record_metrics: ClassVar[tuple[str, ...]] = ("max_score",)
+    run_metrics: ClassVar[dict[str, str]] = {"max_score": "max", "frames": "sum"}
     game: str = param("pong", doc="an ale-py ROM id (snake_case: pong, freeway, boxing, ms_pacman, ...)")
     obs: str = param("ram", choices=("ram", "pixels"))
     frame_skip: int = param(4, ge=1, doc="frames each action is held (one network decision per step)")
@@ -106,15 +106,17 @@ class AtariTask:
         choose: Callable[[np.ndarray, np.ndarray], np.ndarray],
         rngs: Sequence[np.random.Generator],
         on_frame: Callable[[Any], None] | None = None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Play one episode per generator in lock step; `choose(observations, running)` returns an action index
-        per episode; `on_frame(ale)` sees every emulated frame of the first episode. Returns the scores."""
+        per episode; `on_frame(ale)` sees every emulated frame of the first episode. Returns the scores and the
+        frames played."""
         n = len(rngs)
         ales = self.ales(n)
         actions = self.action_set
         for ale in ales:
             ale.reset_game()
         scores = np.zeros(n)
+        frames = np.zeros(n, dtype=np.int64)
         running = np.ones(n, dtype=bool)
         previous = np.zeros(n, dtype=np.int64)  # ALE starts from NOOP, index 0 of every minimal action set
         observations = np.stack([self.observe(ale) for ale in ales])
@@ -127,19 +129,19 @@ class AtariTask:
                     if not repeat:
                         previous[i] = chosen[i]
                     scores[i] += ale.act(actions[previous[i]])
+                    frames[i] += 1
                     if on_frame is not None and i == 0:
                         on_frame(ale)
                     if ale.game_over():
                         running[i] = False
                         break
                 observations[i] = self.observe(ale)
-        return scores
+        return scores, frames
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         rngs = self.episode_rngs(rng)
         network.reset()
-        scores = self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs)
-        return self._result(scores)
+        return self._result(*self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs))
 
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """Every genome's episodes in lock step, one packed network call per step: the same scores as `evaluate`."""
@@ -153,14 +155,15 @@ class AtariTask:
             outputs = network.activate(observations.reshape(pop, eps, -1)).cpu().numpy()
             return np.argmax(outputs.reshape(pop * eps, -1), axis=-1)
 
-        scores = self.play(choose, rngs).reshape(pop, eps)
-        return [self._result(s) for s in scores]
+        scores, frames = self.play(choose, rngs)
+        return [self._result(s, f) for s, f in zip(scores.reshape(pop, eps), frames.reshape(pop, eps))]
 
     def episode_rngs(self, rng: np.random.Generator) -> list[np.random.Generator]:
         return [np.random.default_rng(s) for s in rng.integers(0, 2**31 - 1, size=self.episodes)]
 
-    def _result(self, scores: np.ndarray) -> EvalResult:
-        return EvalResult(float(np.mean(scores)), {"score": float(np.mean(scores)), "max_score": float(np.max(scores))})
+    def _result(self, scores: np.ndarray, frames: np.ndarray) -> EvalResult:
+        metrics = {"score": float(np.mean(scores)), "max_score": float(np.max(scores)), "frames": float(frames.sum())}
+        return EvalResult(float(np.mean(scores)), metrics)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
@@ -169,6 +172,5 @@ class AtariTask:
         """The first episode of an evaluation with `rng`, every frame (RGB, 60 per second) handed to `sink`."""
         network.reset()
         rngs = self.episode_rngs(rng)[:1]
-        scores = self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs,
-                           lambda ale: sink(ale.getScreenRGB()))
-        return self._result(scores)
+        return self._result(*self.play(lambda obs, _: np.argmax(network.activate(obs), axis=-1), rngs,
+                                       lambda ale: sink(ale.getScreenRGB())))

@@ -47,7 +47,7 @@ class Episode:
 @dataclass
 class MarioTask:
     env_id: ClassVar[str] = "mario"
-    record_metrics: ClassVar[tuple[str, ...]] = ("max_x", "flag")
+    run_metrics: ClassVar[dict[str, str]] = {"max_x": "max", "flag": "max", "frames": "sum"}
     state: str = param("Level1-1", doc="a stable-retro save state of SuperMarioBros-Nes (Level1-1 ... Level8-1)")
     rom: str = param("", doc="path to a Super Mario Bros. .nes (empty: $EVOLVE_MARIO_ROM, the cache, or download)")
     actions: list[str] = param(DEFAULT_ACTIONS, doc="button combinations the network chooses among, e.g. right+A")

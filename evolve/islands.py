@@ -22,7 +22,15 @@ from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoin
 from evolve.config import RunConfig, parse_config_text
 from evolve.executor import SerialExecutor
 from evolve.reporting import MetricsLog, Progress
-from evolve.run import RunProgress, best_record, build_strategy, prepare_task, record_metrics, run_generation
+from evolve.run import (
+    RunProgress,
+    best_record,
+    build_strategy,
+    prepare_task,
+    reduce_run_metrics,
+    run_generation,
+    run_metrics,
+)
 from evolve.strategy import generation_rng
 from genomes.innovation import InnovationTracker, translate
 from genomes.neat_genome import NeatGenome
@@ -197,7 +205,7 @@ def _epochs(config: RunConfig, run_dir: Path, pool: _Pool, generation: int, migr
             until = min((generation // islands.migration_interval + 1) * islands.migration_interval, total)
             records = pool.call("evolve", [until] * islands.count)
             for step in range(max(len(r) for r in records)):
-                line = _combined([r[step] if step < len(r) else None for r in records], record_metrics(config))
+                line = _combined([r[step] if step < len(r) else None for r in records], run_metrics(config))
                 for record in (r[step] for r in records if step < len(r)):
                     # best.json: the first verified solution, until then the fittest genome of any island.
                     document = record["best"]
@@ -239,9 +247,9 @@ def _best_so_far(run_dir: Path) -> tuple[float, bool]:
     return float(best["fitness"]), bool(best["solved"])
 
 
-def _combined(records: list[dict[str, Any] | None], keys: tuple[str, ...]) -> dict[str, Any]:
+def _combined(records: list[dict[str, Any] | None], reductions: dict[str, str]) -> dict[str, Any]:
     """One metrics line from the islands' lines of one generation (islands that stopped contribute nothing); the
-    task's record metrics (`keys`) are the best of any island."""
+    task's run metrics are reduced over the islands (the best max_x of any island, the frames of all)."""
     lines = [r["metrics"] for r in records if r is not None]
     best = max(lines, key=lambda m: m["best_fitness"])
     return {
@@ -252,7 +260,7 @@ def _combined(records: list[dict[str, Any] | None], keys: tuple[str, ...]) -> di
         "n_species": sum(m["n_species"] for m in lines),
         "best_island": next(i for i, r in enumerate(records) if r is not None and r["metrics"] is best),
         "wall_seconds": max(m["wall_seconds"] for m in lines),
-        **{key: max(m[key] for m in lines) for key in keys},
+        **reduce_run_metrics(reductions, {key: [m[key] for m in lines] for key in reductions}),
         "islands": [None if r is None else r["metrics"] for r in records],
     }
 
@@ -275,5 +283,5 @@ def _summary(config: RunConfig, islands: list[dict[str, Any]], remote: bool, run
         "wall_seconds": max((m["wall_seconds"] for m in lines), default=0.0),
         "solved_generation": first_solved["generation"] if first_solved else None,
         "evaluations_to_solve": first_solved["evaluations"] if first_solved else None,
-        **{key: max(s[key] for s in islands) for key in record_metrics(config)},
+        **reduce_run_metrics(run_metrics(config), {key: [s[key] for s in islands] for key in run_metrics(config)}),
     }

@@ -44,7 +44,7 @@ class RunProgress:
     verify_metrics: dict[str, Any] = field(default_factory=dict)
     solution: dict[str, Any] = field(default_factory=dict)  # size of the verified solution network
     champion_metrics: dict[str, Any] = field(default_factory=dict)
-    records: dict[str, float] = field(default_factory=dict)  # the run's best of each of the task's record metrics
+    records: dict[str, float] = field(default_factory=dict)  # the run's figure for each of the task's run metrics
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -58,10 +58,16 @@ def task_spec(config: RunConfig) -> dict[str, Any]:
     return {"id": config.env.id, "kwargs": dict(config.env.kwargs)}
 
 
-def record_metrics(config: RunConfig) -> tuple[str, ...]:
-    """The task's metrics reported as the population's best each generation (and the run's best in summary.json),
-    such as Mario's max_x: a task declares them in its `record_metrics` class attribute."""
-    return tuple(getattr(task_class(config.env.id), "record_metrics", ()))
+def run_metrics(config: RunConfig) -> dict[str, str]:
+    """The task's metrics reported for the whole population rather than the champion, each with its reduction:
+    "max" (Mario's max_x: the population's best each generation, the run's best in summary.json) or "sum" (frames:
+    the generation's total, the run's total). A task declares them in its `run_metrics` class attribute."""
+    return dict(getattr(task_class(config.env.id), "run_metrics", {}))
+
+
+def reduce_run_metrics(reductions: dict[str, str], values: dict[str, list[float]]) -> dict[str, float]:
+    """Apply each metric's reduction to its values."""
+    return {key: float(max(values[key]) if how == "max" else sum(values[key])) for key, how in reductions.items()}
 
 
 def prepare_task(config: RunConfig) -> None:
@@ -134,9 +140,12 @@ def run_generation(
     state, metrics = strategy.tell(state, genomes, fitness)
     progress.evaluations += len(genomes)
     metrics.update(results[int(np.argmax(fitness))]["metrics"])
-    for key in record_metrics(config):
-        metrics[key] = max(float(r["metrics"][key]) for r in results)
-        progress.records[key] = max(progress.records.get(key, metrics[key]), metrics[key])
+    reductions = run_metrics(config)
+    population = reduce_run_metrics(reductions, {k: [r["metrics"][k] for r in results] for k in reductions})
+    metrics.update(population)
+    progress.records = reduce_run_metrics(
+        reductions, {k: [v, *([progress.records[k]] if k in progress.records else [])] for k, v in population.items()}
+    )
     was_solved = progress.solved
     solver = _check_solved(config, spec, state.seed, progress, generation, genomes, documents, results)
     progress.wall_seconds += time.perf_counter() - started

@@ -151,6 +151,7 @@ def test_short_run_reports_max_x_and_flag(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert all(line["max_x"] >= 40 and line["flag"] == 0.0 for line in lines)
     assert summary["max_x"] == max(line["max_x"] for line in lines) and summary["flag"] == 0.0
+    assert summary["frames"] == sum(line["frames"] for line in lines) >= 2 * 8 * 40, "every genome's frames count"
     assert "frame_skip = 4" in (tmp_path / "config.toml").read_text(), "the resolved config states the protocol"
 
 
