@@ -35,6 +35,8 @@ def _run(config, run_dir, executor) -> dict:
     [
         ("xor", ("run.generations=8", "run.stop_on_solve=false", "population.size=60", "run.chunk_size=7")),
         ("cartpole", ("run.generations=3", "population.size=30", "run.chunk_size=4")),
+        ("mario-1-1", ("run.generations=2", "population.size=8", "run.chunk_size=2", "env.stall_frames=40")),
+        ("atari-boxing-ram", ("run.generations=2", "population.size=6", "run.chunk_size=2", "env.max_frames=600")),
     ],
 )
 def test_serial_and_one_or_two_ray_workers_give_the_same_trajectory(tmp_path, name, overrides):
