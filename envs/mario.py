@@ -94,6 +94,13 @@ class MarioEmulator:
         blocks = self.env.data.memory.blocks
         return np.frombuffer(blocks[0] + blocks[1024], dtype=np.uint8)
 
+    def save(self) -> bytes:
+        """The emulator's whole state (about 13 KB), to `restore` later."""
+        return self.env.em.get_state()
+
+    def restore(self, state: bytes) -> None:
+        self.env.em.set_state(state)
+
     def screen(self) -> np.ndarray:
         """The current frame, (224, 240, 3) uint8."""
         return self.env.em.get_screen()

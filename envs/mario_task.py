@@ -20,6 +20,7 @@ import numpy as np
 
 from envs import mario_ram
 from envs.mario import DEFAULT_ACTIONS, MarioEmulator, parse_action, states
+from envs.mario_paths import PathCache
 from envs.mario_ram import TileWindow
 from envs.task import EvalResult, TaskSetupError
 from genomes.params import param
@@ -65,7 +66,10 @@ class MarioTask:
     extras: list[str] = param([], each_in=EXTRAS, doc="scalar inputs after the grid")
     flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
+    cache_steps: int = param(40000, ge=0, doc="decision steps of play remembered per process, so episodes that "
+                             "repeat earlier decisions replay them instead of emulating (0: off; ~3.5 KB a step)")
     _emulator: Any = field(default=None, init=False, repr=False, compare=False)
+    _paths: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.actions:
@@ -117,13 +121,23 @@ class MarioTask:
         on_frame: FrameHook | None = None,
         on_decision: DecisionHook | None = None,
     ) -> Episode:
-        """One episode from the save state; the hooks let a replay watch it."""
+        """One episode from the save state; the hooks let a replay watch it. Steps already played by an earlier
+        episode of this process (the same decisions from the same start) come from the path cache."""
         emulator = self.emulator
         masks = [emulator.mask(parse_action(a)) for a in self.actions]
+        paths = self.paths if on_frame is None else None  # a replay must see every frame emulated
         network.reset()
-        ram = emulator.reset()
-        if noops:
-            ram = emulator.step(np.zeros_like(masks[0]), noops, on_frame)
+        node = synced = None  # the cache node the episode is at; the one the emulator is at
+        if paths is not None:
+            paths.trim()
+            node = paths.root(noops)
+        if node is None:
+            ram = emulator.reset()
+            if noops:
+                ram = emulator.step(np.zeros_like(masks[0]), noops, on_frame)
+            if paths is not None:
+                node = synced = paths.add_root(noops, ram, emulator.save())
+        ram = node.ram if node is not None else ram
         start_stage = mario_ram.world_stage(ram)
         start_x = max_x = mario_ram.mario_x(ram)
         frames = since_progress = 0
@@ -132,7 +146,18 @@ class MarioTask:
             choice = int(np.argmax(network.activate(inputs)))
             if on_decision is not None:
                 on_decision(ram, inputs, choice)
-            ram = emulator.step(masks[choice], self.frame_skip, on_frame)
+            if node is None:
+                ram = emulator.step(masks[choice], self.frame_skip, on_frame)
+            else:
+                child = node.children.get(choice)
+                if child is None:
+                    if synced is not node:
+                        emulator.restore(node.emulator_state())
+                    ram = emulator.step(masks[choice], self.frame_skip)
+                    child = synced = paths.extend(node, choice, ram, emulator.save())
+                else:
+                    paths.replayed += 1
+                node, ram = child, child.ram
             frames += self.frame_skip
             flag = mario_ram.on_flagpole(ram) or mario_ram.world_stage(ram) != start_stage
             if flag or mario_ram.is_dying(ram):
@@ -144,6 +169,14 @@ class MarioTask:
                 since_progress += self.frame_skip
             if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
                 return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
+
+    @property
+    def paths(self) -> PathCache | None:
+        if self.cache_steps == 0:
+            return None
+        if self._paths is None:
+            self._paths = PathCache(self.cache_steps)
+        return self._paths
 
     def fitness(self, episode: Episode) -> float:
         bonus = self.flag_bonus + self.time_bonus * episode.time_left if episode.flag else 0.0

@@ -168,3 +168,24 @@ def test_replay_writes_a_decodable_video_with_the_panel(tmp_path):
     assert frames.shape[1:] == (224, 240 + 176, 3)
     assert len(frames) == best["metrics"]["frames"], "one video frame per emulated frame of the same episode"
     assert frames[:, :, 240:].std() > 0, "the side panel is drawn"
+
+
+def test_path_cache_changes_nothing_but_the_work_done():
+    from genomes.base import MutationContext
+    from genomes.innovation import InnovationTracker
+    from tests.neat_helpers import busy_config, grow
+
+    neat = busy_config(num_inputs=169, num_outputs=7, initial_connection="partial", initial_connection_fraction=0.05,
+                       activation_options=["tanh"], aggregation_options=["sum"], weight_mutate_power=0.3)
+    ctx = MutationContext(neat, InnovationTracker())
+    parents = [grow(neat, seed, 6, ctx) for seed in range(6)]
+    rng = np.random.default_rng(0)
+    genomes = [*parents, *(p.mutate(rng, ctx) for p in parents), *parents]  # offspring, then elites again
+    plain = MarioTask(stall_frames=60, cache_steps=0)
+    cached = MarioTask(stall_frames=60, cache_steps=100_000)
+    tiny = MarioTask(stall_frames=60, cache_steps=5)  # emptied between most episodes
+    expected = [plain.play(g.phenotype()) for g in genomes]
+    assert [cached.play(g.phenotype()) for g in genomes] == expected
+    assert [tiny.play(g.phenotype()) for g in genomes] == expected
+    assert [cached.play(g.phenotype(), noops=7) for g in genomes] == [plain.play(g.phenotype(), 7) for g in genomes]
+    assert cached.paths.replayed > cached.paths.emulated / 2, "the repeated elites at least are replayed"
