@@ -26,7 +26,7 @@ from envs.task import EvalResult, TaskSetupError
 from genomes.params import param
 from genomes.phenotype import Network
 
-EXTRAS = ("velocity", "vertical_velocity", "on_ground")
+EXTRAS = ("velocity", "vertical_velocity", "on_ground", "previous_action")
 FLAG_X = 3161  # Mario's x on the 1-1 flagpole (for progress reports only; the flag itself is read from RAM)
 
 # What a replay watches: called after every emulated frame, and after every decision with
@@ -63,7 +63,8 @@ class MarioTask:
     grid_top: int = param(-6, ge=-13, le=13, doc="first grid row from Mario's (anchor mario)")
     grid_anchor: str = param("mario", choices=("mario", "screen"),
                              doc="rows around Mario, or the playfield's 13 rows with Mario's cell marked")
-    extras: list[str] = param([], each_in=EXTRAS, doc="scalar inputs after the grid")
+    extras: list[str] = param([], each_in=EXTRAS, doc="inputs after the grid: velocity, vertical_velocity, on_ground "
+                              "(scalars from RAM), previous_action (one-hot over actions)")
     flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
     cache_steps: int = param(40000, ge=0, doc="decision steps of play remembered per process, so episodes that "
@@ -86,7 +87,7 @@ class MarioTask:
 
     @property
     def num_inputs(self) -> int:
-        return self.window.size + len(self.extras)
+        return self.window.size + sum(len(self.actions) if e == "previous_action" else 1 for e in self.extras)
 
     @property
     def num_outputs(self) -> int:
@@ -106,13 +107,21 @@ class MarioTask:
             self._emulator = MarioEmulator(self.state, self.rom)
         return self._emulator
 
-    def observe(self, ram: np.ndarray) -> np.ndarray:
-        """The network's inputs: the tile grid, row by row, then the chosen extras."""
+    def observe(self, ram: np.ndarray, previous: int = -1) -> np.ndarray:
+        """The network's inputs: the tile grid, row by row, then the chosen extras. `previous` is the index of the
+        action chosen at the last step (-1 at the first): a feed-forward network that sees it can let go of a held
+        button, e.g. A to jump again from the step of a staircase, where the grid alone looks the same."""
         grid = self.window.grid(ram).ravel()
         if not self.extras:
             return grid.astype(np.float64)
         scalars = mario_ram.extras(ram)
-        return np.concatenate([grid, [scalars[name] for name in self.extras]]).astype(np.float64)
+        parts = [grid]
+        for name in self.extras:
+            if name == "previous_action":
+                parts.append(np.arange(len(self.actions)) == previous)
+            else:
+                parts.append([scalars[name]])
+        return np.concatenate(parts).astype(np.float64)
 
     def play(
         self,
@@ -141,8 +150,9 @@ class MarioTask:
         start_stage = mario_ram.world_stage(ram)
         start_x = max_x = mario_ram.mario_x(ram)
         frames = since_progress = 0
+        choice = -1
         while True:
-            inputs = self.observe(ram)
+            inputs = self.observe(ram, choice)
             choice = int(np.argmax(network.activate(inputs)))
             if on_decision is not None:
                 on_decision(ram, inputs, choice)

@@ -83,6 +83,10 @@ def test_observation_is_the_grid_then_the_extras(task):
     grid = inputs[:-2].reshape(13, 13)
     assert (grid[7:, :] == SOLID).any(), "the ground is below Mario"
     assert not (grid[:6, :] == SOLID).any(), "open sky above Mario at the start of 1-1"
+    last = MarioTask(extras=["previous_action"])
+    assert last.num_inputs == 13 * 13 + len(last.actions)
+    assert last.observe(ram, 2)[169:].tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert not last.observe(ram, -1)[169:].any(), "no previous action at the first step"
 
 
 def test_one_emulator_per_process_is_handed_over(task):
