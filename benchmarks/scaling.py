@@ -1,7 +1,8 @@
 """Evaluation throughput (evaluations/s) against the number of Ray workers, with parallel efficiency.
 
     python benchmarks/scaling.py [--workers 1 2] [--population 200] [--chunk-size 25] [--episodes 20] \\
-        [--generations 5] [--repeats 3] [--config configs/cartpole.toml] [--env CartPole-v1] [--json]
+        [--generations 5] [--repeats 3] [--config configs/cartpole.toml] [--env CartPole-v1] [--set KEY=VALUE] \\
+        [--json]
 
 The population is real: --config (with env.id = --env when given) evolved serially for --generations generations
 (one episode per genome, to keep it quick), then the next generation is bred and held fixed. That generation is cut
@@ -41,10 +42,10 @@ SEED = 0
 
 
 def build_payloads(
-    config_path: str, env: str | None, population: int, generations: int, episodes: int, size: int
+    config_path: str, env: str | None, sets: list[str], population: int, generations: int, episodes: int, size: int
 ) -> list[dict[str, Any]]:
     """Evolve `generations` generations serially, breed the next one and cut it into chunks as the run loop does."""
-    overrides = [*([f"env.id={env}"] if env else []), "env.episodes=1", f"population.size={population}"]
+    overrides = [*([f"env.id={env}"] if env else []), *sets, "env.episodes=1", f"population.size={population}"]
     config = load_config(config_path, overrides)
     strategy, spec = build_strategy(config), task_spec(config)
     state = strategy.init(SEED)
@@ -87,12 +88,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--config", default="configs/cartpole.toml")
     parser.add_argument("--env", help="env.id override (e.g. another Gymnasium id)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override, e.g. env.cache_steps=0 so repeated maps of Mario emulate again")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if 1 not in args.workers:
         parser.error("--workers must include 1 (the base of speedup and efficiency)")
     os.chdir(Path(__file__).resolve().parents[1])
-    payloads = build_payloads(args.config, args.env, args.population, args.generations, args.episodes, args.chunk_size)
+    payloads = build_payloads(args.config, args.env, args.sets, args.population, args.generations, args.episodes, args.chunk_size)
     n = sum(len(p["genomes"]) for p in payloads)
 
     torch.set_num_threads(1)
