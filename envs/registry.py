@@ -17,6 +17,7 @@ _REGISTRY: dict[str, str] = {
     "dpnv": "envs.double_pole_tasks:DoublePoleNoVelocityTask",
     "mario": "envs.mario_task:MarioTask",
     "atari": "envs.atari:AtariTask",
+    "supervised": "envs.supervised_task:SupervisedTask",
 }
 
 

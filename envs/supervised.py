@@ -50,6 +50,18 @@ class SupervisedData:
         return self.num_classes == 0
 
 
+def input_shape(name: str, length: int = 50) -> tuple[int, ...]:
+    """The shape of one sample of benchmark `name`, known without generating the data."""
+    shapes = {"mnist1d": (1, 40), "digits": (1, 8, 8), "digits_rows": (8, 8), "adding": (length, 2),
+              "recall": (length, RECALL_SYMBOLS)}
+    return shapes[name]
+
+
+def num_outputs(name: str) -> int:
+    """Network outputs for benchmark `name`: its classes, or 1 for the regression task."""
+    return {"mnist1d": 10, "digits": 10, "digits_rows": 10, "adding": 1, "recall": RECALL_SYMBOLS}[name]
+
+
 def load(name: str, seed: int, length: int = 50) -> SupervisedData:
     """The benchmark `name` with splits drawn from `seed` (`length`: steps of the generated sequence tasks)."""
     if name not in NAMES:

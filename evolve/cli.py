@@ -140,7 +140,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from genomes.graph import summary
 
     genome = load_genome(_genome_path(args.path))
-    facts = summary(genome)
+    facts = genome.summary() if hasattr(genome, "summary") else summary(genome)
     print(" ".join(f"{k}={v}" for k, v in facts.items()))
     if args.output:
         from genomes.render import render
@@ -158,9 +158,35 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     source = _genome_path(args.path)
     genome = load_genome(source)
-    export(genome, args.format, args.output, metadata={"source": str(source)})
+    weights, sample_shape = _trained_weights(source)
+    export(genome, args.format, args.output, metadata={"source": str(source)}, weights=weights,
+           sample_shape=sample_shape)
     print(f"wrote {args.output}")
     return 0
+
+
+def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]:
+    """The trained weights a searched genome's best.json refers to, and its run's sample shape (None, None for
+    genomes that carry their weights, such as NEAT's)."""
+    try:
+        document = json.loads(source.read_text())
+    except (OSError, ValueError):
+        return None, None
+    name = document.get("weights") if isinstance(document, dict) else None
+    if not isinstance(name, str):
+        return None, None
+    weights = source.parent / name
+    if not weights.is_file():
+        raise UsageError(f"{source} refers to trained weights {weights}, which do not exist")
+    shape = None
+    config_path = source.parent / "config.toml"
+    if config_path.is_file():
+        from envs.registry import make
+        from evolve.config import load_config
+
+        config = load_config(config_path)
+        shape = getattr(make(config.env.id, **config.env.kwargs), "input_shape", None)
+    return weights, shape
 
 
 def _run_overrides(args: argparse.Namespace) -> list[str]:

@@ -17,8 +17,11 @@ import tomli_w
 
 from envs.registry import UnknownEnvError, task_class
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from genomes.cnn_cell import CnnCellConfig
+from genomes.families import KINDS
 from genomes.neat_config import NeatGenomeConfig
 from genomes.params import param
+from genomes.rnn_cell import RnnCellConfig
 
 
 class ConfigError(ValueError):
@@ -38,6 +41,15 @@ class RunSection:
     )
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
     progress: bool = param(True, doc="show a progress bar on stderr")
+    strategy: str = param("neat", choices=("neat", "random"), doc="neat: speciated evolution; random: random search "
+                          "(every generation fresh genomes, each the initial one after random mutations)")
+    random_mutations: int = param(8, ge=0, doc="mutations applied to the initial genome per random-search sample")
+
+
+@dataclass
+class GenomeSection:
+    kind: str = param("neat", choices=KINDS, doc="neat: NEAT graphs ([neat]); cnn: CNN cells ([cnn]); "
+                      "rnn: recurrent cells ([rnn])")
 
 
 @dataclass
@@ -79,7 +91,10 @@ class RunConfig:
     ray: RaySection = field(default_factory=RaySection)
     islands: IslandsSection = field(default_factory=IslandsSection)
     population: PopulationSection = field(default_factory=PopulationSection)
+    genome: GenomeSection = field(default_factory=GenomeSection)
     neat: NeatGenomeConfig = field(default_factory=NeatGenomeConfig)
+    cnn: CnnCellConfig = field(default_factory=CnnCellConfig)
+    rnn: RnnCellConfig = field(default_factory=RnnCellConfig)
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
     reproduction: ReproductionConfig = field(default_factory=ReproductionConfig)
     env: EnvSection = field(default_factory=EnvSection)
@@ -88,9 +103,15 @@ class RunConfig:
         """Genomes per evaluation chunk: `run.chunk_size`, or a quarter of the population (rounded up)."""
         return self.run.chunk_size or -(-self.population.size // 4)
 
+    def family_config(self) -> Any:
+        """The config section of the genome kind in use ([neat], [cnn] or [rnn])."""
+        return getattr(self, self.genome.kind)
+
     def to_toml(self) -> str:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name in FAMILY_SECTIONS and f.name != self.genome.kind:
+                continue  # only the genome kind in use is part of the resolved config
             section = getattr(self, f.name)
             data[f.name] = section.to_toml() if isinstance(section, EnvSection) else _as_dict(section)
         return tomli_w.dumps(data)
@@ -101,10 +122,16 @@ SECTIONS: dict[str, type] = {
     "ray": RaySection,
     "islands": IslandsSection,
     "population": PopulationSection,
+    "genome": GenomeSection,
     "neat": NeatGenomeConfig,
+    "cnn": CnnCellConfig,
+    "rnn": RnnCellConfig,
     "species": SpeciesConfig,
     "reproduction": ReproductionConfig,
 }
+
+
+FAMILY_SECTIONS = KINDS  # one config section per genome kind, named after it
 
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:
@@ -152,20 +179,34 @@ def parse_config(raw: dict[str, Any]) -> RunConfig:
         sections[name] = build_section(name, cls, table)
     env = _parse_env(raw.get("env", {}))
     config = RunConfig(env=env, **sections)
-    _fit_to_task(config, raw.get("neat", {}))
+    kind = config.genome.kind
+    if stray := [name for name in FAMILY_SECTIONS if name != kind and name in raw]:
+        raise ConfigError(f"section [{stray[0]}] configures genome.kind = {stray[0]!r}, but genome.kind is {kind!r}")
+    _fit_to_task(config, raw.get(kind, {}))
     _check_consistency(config)
     return config
 
 
-def _fit_to_task(config: RunConfig, neat_table: dict[str, Any]) -> None:
-    """Take the network's input and output counts from the task; an explicit different value is an error."""
+def _fit_to_task(config: RunConfig, table: dict[str, Any]) -> None:
+    """Take the network's input and output shape from the task; an explicit different value is an error."""
     from envs.registry import make
 
     task = make(config.env.id, **config.env.kwargs)
-    for key, value in (("num_inputs", task.num_inputs), ("num_outputs", task.num_outputs)):
-        if key in neat_table and neat_table[key] != value:
-            raise ConfigError(f"neat.{key} = {neat_table[key]} does not match env {config.env.id!r}, which has {value}")
-        setattr(config.neat, key, value)
+    kind = config.genome.kind
+    kinds = getattr(type(task), "genome_kinds", ("neat",))
+    if kind not in kinds:
+        raise ConfigError(f"env {config.env.id!r} evaluates genome.kind {' or '.join(map(repr, kinds))}, not {kind!r}")
+    if kind == "neat":
+        shape = {"num_inputs": task.num_inputs, "num_outputs": task.num_outputs}
+    elif kind == "cnn":
+        shape = {"input_shape": list(task.input_shape), "num_outputs": task.num_outputs}
+    else:
+        shape = {"input_size": task.input_shape[-1], "num_outputs": task.num_outputs}
+    section = config.family_config()
+    for key, value in shape.items():
+        if key in table and table[key] != value:
+            raise ConfigError(f"{kind}.{key} = {table[key]} does not match env {config.env.id!r}, which has {value}")
+        setattr(section, key, value)
 
 
 def build_section(name: str, cls: type, table: dict[str, Any]) -> Any:
@@ -246,6 +287,8 @@ def _check_consistency(config: RunConfig) -> None:
             raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
     if config.run.workers == 0 and config.run.address:
         raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
+    if config.islands.count > 1 and config.genome.kind != "neat":
+        raise ConfigError("islands re-mark migrants' NEAT innovations: islands.count > 1 needs genome.kind = 'neat'")
     if config.islands.migrants > config.population.size:
         raise ConfigError("islands.migrants must not exceed population.size")
     if config.reproduction.min_species_size > config.population.size:

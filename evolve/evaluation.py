@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.registry import make
 from envs.task import EvalResult, Task
-from genomes.neat_genome import NeatGenome
+from genomes.families import load_document
 
 
 @lru_cache(maxsize=8)
@@ -35,7 +35,7 @@ def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     chunk's) is unused: every genome carries its own.
     """
     task = task_for(payload["task"])
-    genomes = [NeatGenome.from_dict(doc, validate=False) for doc in payload["genomes"]]  # the run's own genomes
+    genomes = [load_document(doc, validate=False) for doc in payload["genomes"]]  # the run's own genomes
     seeds = payload["seeds"]
     if hasattr(task, "evaluate_batch"):
         results = task.evaluate_batch(genomes, seeds)
@@ -49,7 +49,7 @@ def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
 
 def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:
     task = task_for(payload["task"])
-    network = NeatGenome.from_dict(payload["genome"]).phenotype()
+    network = load_document(payload["genome"]).phenotype()
     return task.verify(network, np.random.default_rng(seed))
 
 

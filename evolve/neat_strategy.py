@@ -18,10 +18,8 @@ from evolve.reproduction import allocate_offspring, breed_species, surviving_spe
 from evolve.species import Species, speciate, steer_threshold
 from evolve.strategy import Metrics, generation_rng
 from genomes.base import MutationContext
+from genomes.families import GenomeFamily, load_document
 from genomes.innovation import InnovationTracker
-from genomes.neat_config import NeatGenomeConfig
-from genomes.neat_genome import NeatGenome
-from genomes.neat_mutation import mutate_attributes_where, mutate_structure
 
 STATE_VERSION = 1
 STREAM_INIT, STREAM_BREED, STREAM_SPECIATE = 0, 1, 3
@@ -31,7 +29,7 @@ STREAM_INIT, STREAM_BREED, STREAM_SPECIATE = 0, 1, 3
 class NeatState:
     seed: int
     generation: int  # generations told so far; the population in `genomes` belongs to this generation
-    genomes: dict[int, NeatGenome]
+    genomes: dict[int, Any]
     fitness: dict[int, float] | None  # None until the current population has been told
     parents: dict[int, list[int]]
     species: list[Species]
@@ -44,14 +42,17 @@ class NeatState:
 
 
 class NeatStrategy:
+    """NEAT over any genome family (NEAT graphs, CNN or recurrent cells): `family` supplies the genome-specific parts."""
+
     def __init__(
         self,
-        genome_config: NeatGenomeConfig,
+        family: GenomeFamily,
         species_config: SpeciesConfig,
         reproduction_config: ReproductionConfig,
         population_size: int,
     ) -> None:
-        self.genome_config = genome_config
+        self.family = family
+        self.genome_config = family.config
         self.species_config = species_config
         self.reproduction_config = reproduction_config
         self.population_size = population_size
@@ -60,7 +61,7 @@ class NeatStrategy:
     def init(self, seed: int) -> NeatState:
         rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM_INIT]))
         ctx = MutationContext(self.genome_config, InnovationTracker())
-        genomes = {i: NeatGenome.initial(self.genome_config, rng, ctx) for i in range(self.population_size)}
+        genomes = {i: self.family.initial(rng, ctx) for i in range(self.population_size)}
         return NeatState(
             seed=seed,
             generation=0,
@@ -74,12 +75,12 @@ class NeatStrategy:
             next_species_key=0,
         )
 
-    def ask(self, state: NeatState) -> tuple[list[NeatGenome], NeatState]:
+    def ask(self, state: NeatState) -> tuple[list[Any], NeatState]:
         if state.fitness is None:
             return list(state.genomes.values()), state
         return self._breed(state)
 
-    def immigrate(self, state: NeatState, immigrants: list[NeatGenome]) -> NeatState:
+    def immigrate(self, state: NeatState, immigrants: list[Any]) -> NeatState:
         """Replace the last offspring of an asked (not yet told) population with `immigrants`, which must use this
         state's innovation numbers (`genomes.innovation.translate`). They are evaluated and speciated like any
         offspring; their parents list is empty."""
@@ -95,13 +96,13 @@ class NeatStrategy:
     def genome_ids(self, state: NeatState) -> list[int]:
         return list(state.genomes)
 
-    def tell(self, state: NeatState, genomes: list[NeatGenome], fitness: np.ndarray) -> tuple[NeatState, Metrics]:
+    def tell(self, state: NeatState, genomes: list[Any], fitness: np.ndarray) -> tuple[NeatState, Metrics]:
         ids = list(state.genomes)
         if len(fitness) != len(ids):
             raise ValueError(f"told {len(fitness)} fitness values for a population of {len(ids)}")
         fit = {gid: float(f) for gid, f in zip(ids, np.asarray(fitness, dtype=np.float64))}
         species, next_key = speciate(
-            [copy.copy(s) for s in state.species], state.genomes, state.threshold, self.genome_config,
+            [copy.copy(s) for s in state.species], state.genomes, state.threshold, self.family,
             state.generation, state.next_species_key, generation_rng(state.seed, state.generation, STREAM_SPECIATE),
         )
         for s in species:
@@ -122,7 +123,7 @@ class NeatStrategy:
             state.threshold, len(species), self.species_config.target_species,
             self.species_config.threshold_step, self.species_config.threshold_min,
         )
-        champion = state.genomes[best_id]
+        champion = self.family.describe(state.genomes[best_id])
         values = np.array(list(fit.values()))
         metrics: Metrics = {
             "generation": state.generation,
@@ -132,8 +133,7 @@ class NeatStrategy:
             "std_fitness": float(values.std()),
             "n_species": len(species),
             "compatibility_threshold": state.threshold,
-            "best_hidden": len(champion.hidden_keys),
-            "best_connections": champion.num_enabled(),
+            **{f"best_{k}": v for k, v in champion.items()},
             "mean_hidden": float(np.mean([len(g.hidden_keys) for g in state.genomes.values()])),
             "best_id": best_id,
         }
@@ -144,7 +144,7 @@ class NeatStrategy:
         return new_state, metrics
 
     # -- breeding -------------------------------------------------------------------------------------------------
-    def _breed(self, state: NeatState) -> tuple[list[NeatGenome], NeatState]:
+    def _breed(self, state: NeatState) -> tuple[list[Any], NeatState]:
         rng = generation_rng(state.seed, state.generation, STREAM_BREED)
         innovations = InnovationTracker.from_dict(state.innovations.to_dict())
         ctx = MutationContext(self.genome_config, innovations)
@@ -154,7 +154,7 @@ class NeatStrategy:
         counts = allocate_offspring(
             alive, fit, self.population_size, self.reproduction_config.min_species_size
         )
-        genomes: dict[int, NeatGenome] = {}
+        genomes: dict[int, Any] = {}
         parents: dict[int, list[int]] = {}
         offspring: list[int] = []
         unchanged: list[bool] = []
@@ -176,12 +176,12 @@ class NeatStrategy:
                     equal = fit[first] == fit[second]
                     child = state.genomes[first].crossover(state.genomes[second], rng, ctx, equal=equal)
                     parents[next_id] = [first, second]
-                genomes[next_id] = mutate_structure(child, rng, ctx)
+                genomes[next_id] = self.family.mutate_child(child, rng, ctx)
                 offspring.append(next_id)
                 unchanged.append(genomes[next_id] is child)
                 next_id += 1
-        # Attribute mutations for every offspring at once: one set of random draws over all their genes.
-        mutated = mutate_attributes_where([genomes[g] for g in offspring], unchanged, rng, ctx.config)
+        # NEAT's attribute mutations for every offspring at once: one set of random draws over all their genes.
+        mutated = self.family.finish_offspring([genomes[g] for g in offspring], unchanged, rng, ctx)
         genomes.update(zip(offspring, mutated))
         new_state = copy.copy(state)
         new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None
@@ -215,7 +215,7 @@ class NeatStrategy:
         return NeatState(
             seed=int(data["seed"]),
             generation=int(data["generation"]),
-            genomes={int(gid): NeatGenome.from_dict(g) for gid, g in data["genomes"]},
+            genomes={int(gid): load_document(g) for gid, g in data["genomes"]},
             fitness=None if data["fitness"] is None else {int(gid): float(f) for gid, f in data["fitness"]},
             parents={int(gid): [int(p) for p in ps] for gid, ps in data["parents"]},
             species=[Species.from_dict(s) for s in data["species"]],
@@ -223,6 +223,6 @@ class NeatStrategy:
             innovations=InnovationTracker.from_dict(data["innovations"]),
             next_genome_id=int(data["next_genome_id"]),
             next_species_key=int(data["next_species_key"]),
-            best=None if best is None else {**best, "genome": NeatGenome.from_dict(best["genome"])},
+            best=None if best is None else {**best, "genome": load_document(best["genome"])},
             extra=dict(data.get("extra", {})),
         )

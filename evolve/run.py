@@ -5,6 +5,7 @@ A run directory holds config.toml (resolved), metrics.jsonl, checkpoints/, best.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from evolve.executor import Executor
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
-from genomes.neat_genome import NeatGenome
+from evolve.random_search import RandomSearch
+from genomes.families import make_family
 
 log = logging.getLogger(__name__)
 STREAM_VERIFY = 2
@@ -51,7 +53,15 @@ class RunProgress:
 
 
 def build_strategy(config: RunConfig) -> NeatStrategy:
-    return NeatStrategy(config.neat, config.species, config.reproduction, config.population.size)
+    family = genome_family(config)
+    if config.run.strategy == "random":
+        return RandomSearch(family, config.species, config.reproduction, config.population.size,
+                            config.run.random_mutations)
+    return NeatStrategy(family, config.species, config.reproduction, config.population.size)
+
+
+def genome_family(config: RunConfig):
+    return make_family(config.genome.kind, config.family_config())
 
 
 def task_spec(config: RunConfig) -> dict[str, Any]:
@@ -107,7 +117,7 @@ class GenerationOutcome:
     """What one generation produced, for the files a run writes."""
 
     generation: int
-    genomes: list[NeatGenome]
+    genomes: list[Any]
     ids: list[int]
     fitness: np.ndarray
     results: list[dict[str, Any]]
@@ -121,7 +131,7 @@ def run_generation(
     state: NeatState,
     executor: Executor,
     progress: RunProgress,
-    immigrants: list[NeatGenome] | None = None,
+    immigrants: list[Any] | None = None,
 ) -> tuple[NeatState, dict[str, Any], GenerationOutcome]:
     """ask -> (immigrants replace the last offspring) -> evaluate -> tell -> verify a candidate solution.
     Evaluation seeds derive from the strategy state's seed, the generation and the genome id."""
@@ -195,8 +205,27 @@ def _loop(
     finally:
         bar.close()
     summary = _summary(config, state, progress, executor)
+    summary.update(final_report(config, run_dir, state))
     write_json_atomic(run_dir / "summary.json", summary)
     return summary
+
+
+def final_report(config: RunConfig, run_dir: Path, state: NeatState) -> dict[str, Any]:
+    """What the task reports on the run's best genome once evolution is over (a supervised search retrains it and
+    scores the test split beside its baselines); recorded in summary.json and best.json. Deterministic, so a
+    resumed run that reaches the end again reports the same."""
+    task = make(config.env.id, **config.env.kwargs)
+    if not hasattr(task, "final_report") or state.best is None:
+        return {}
+    started = time.perf_counter()
+    report = task.final_report(state.best["genome"], config.run.seed, run_dir)
+    report["final_wall_seconds"] = time.perf_counter() - started
+    best_path = run_dir / "best.json"
+    if best_path.is_file():
+        document = json.loads(best_path.read_text())
+        document.update(weights=report.get("weights"), final=report)
+        write_json_atomic(best_path, document)
+    return report
 
 
 def evaluate_generation(
@@ -218,7 +247,7 @@ def _check_solved(
     seed: int,
     progress: RunProgress,
     generation: int,
-    genomes: list[NeatGenome],
+    genomes: list[Any],
     documents: list[dict[str, Any]],
     results: list[dict[str, Any]],
 ) -> int | None:
@@ -235,7 +264,8 @@ def _check_solved(
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
     if verdict.solved:
         genome = genomes[best]
-        progress.solution = {"hidden_nodes": len(genome.hidden_keys), "enabled_connections": genome.num_enabled()}
+        figures = genome_family(config).describe(genome)
+        progress.solution = {"hidden_nodes": figures["hidden"], "enabled_connections": figures["connections"]}
         progress.solved, progress.solved_generation = True, generation
         progress.evaluations_to_solve = progress.evaluations
         log.info("solved at generation %d after %d evaluations", generation, progress.evaluations)
@@ -245,7 +275,7 @@ def _check_solved(
 
 def _best_document(
     config: RunConfig,
-    genome: NeatGenome,
+    genome: Any,
     genome_id: int,
     generation: int,
     fitness: float,
@@ -270,7 +300,7 @@ def _best_document(
 
 def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executor: Executor) -> dict[str, Any]:
     best = state.best
-    genome = best["genome"] if best else None
+    figures = genome_family(config).describe(best["genome"]) if best else {}
     return {
         "solved": progress.solved,
         "generations": state.generation,
@@ -287,8 +317,8 @@ def _summary(config: RunConfig, state: NeatState, progress: RunProgress, executo
         "evaluations_to_solve": progress.evaluations_to_solve,
         "verify": progress.verify_metrics,
         "solution": progress.solution,
-        "best_hidden_nodes": len(genome.hidden_keys) if genome else None,
-        "best_enabled_connections": genome.num_enabled() if genome else None,
+        "best_hidden_nodes": figures.get("hidden"),
+        "best_enabled_connections": figures.get("connections"),
         "best_metrics": progress.champion_metrics,
         **progress.records,
     }

@@ -7,16 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from genomes.neat_alignment import PopulationIndex
-from genomes.neat_config import NeatGenomeConfig
-from genomes.neat_genome import NeatGenome
+from genomes.families import GenomeFamily, load_document
 
 
 @dataclass
 class Species:
     key: int
     created: int
-    representative: NeatGenome
+    representative: Any
     members: list[int] = field(default_factory=list)  # genome ids of the current population
     # `representative` is the genome new genomes are compared with: a random member of the last generation
     best_fitness: float = float("-inf")  # best member fitness ever seen
@@ -39,7 +37,7 @@ class Species:
         return cls(
             key=int(data["key"]),
             created=int(data["created"]),
-            representative=NeatGenome.from_dict(data["representative"]),
+            representative=load_document(data["representative"]),
             members=[int(m) for m in data["members"]],
             best_fitness=_float(data["best_fitness"]),
             last_improved=int(data["last_improved"]),
@@ -49,9 +47,9 @@ class Species:
 
 def speciate(
     species: list[Species],
-    genomes: dict[int, NeatGenome],
+    genomes: dict[int, Any],
     threshold: float,
-    config: NeatGenomeConfig,
+    family: GenomeFamily,
     generation: int,
     next_key: int,
     rng: np.random.Generator,
@@ -65,7 +63,7 @@ def speciate(
     population at a time.
     """
     ids = list(genomes)
-    index = PopulationIndex([genomes[g] for g in ids])
+    index, config = family.index([genomes[g] for g in ids]), family.config
     for s in species:
         s.members = []
     # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear.

@@ -21,7 +21,8 @@ import numpy as np
 
 from genomes.atomic_io import atomic_write
 from genomes.base import GenomeError
-from genomes.neat_genome import SCHEMA, NeatGenome
+from genomes.families import SCHEMAS, load_document
+from genomes.neat_genome import NeatGenome
 
 if TYPE_CHECKING:
     import torch
@@ -33,8 +34,13 @@ _RESERVED = ("schema", "version", "genome")
 log = logging.getLogger(__name__)
 
 
-def export(genome: NeatGenome, fmt: str, path: Path, metadata: dict[str, Any] | None = None) -> None:
+def export(genome: Any, fmt: str, path: Path, metadata: dict[str, Any] | None = None,
+           weights: Path | None = None, sample_shape: tuple[int, ...] | None = None) -> None:
     """Write `genome` to `path` as "json", "torchscript" or "onnx".
+
+    Cell genomes (CNN, recurrent) export their network with the trained `weights` (a safetensors file written by
+    the search) for inputs of `sample_shape` per sample (default: the genome's input shape; a recurrent cell needs
+    the sequence length, (steps, features), since export fixes the unrolled steps).
 
     json: the bare genome document when metadata is None, else `{"schema": "neat-genome-export", "version": 1,
     "genome": ..., **metadata}`; both read back with `load_genome`. torchscript/onnx: the traced float32 module,
@@ -52,13 +58,18 @@ def export(genome: NeatGenome, fmt: str, path: Path, metadata: dict[str, Any] | 
         }
         text = json.dumps(doc, separators=(",", ":"), allow_nan=False, default=_json_default) + "\n"
         atomic_write(path, lambda f: f.write(text.encode()))
+    elif not isinstance(genome, NeatGenome):
+        from genomes.cell_export import cell_export_bytes
+
+        data = cell_export_bytes(genome, fmt, metadata, weights, sample_shape)
+        atomic_write(path, lambda f: f.write(data))
     elif fmt == "torchscript":
         atomic_write(path, lambda f: f.write(torchscript_bytes(genome, metadata)))
     else:
         atomic_write(path, lambda f: f.write(onnx_bytes(genome, metadata)))
 
 
-def load_genome(path: Path) -> NeatGenome:
+def load_genome(path: Path) -> Any:
     """Read a genome file: a bare genome document, an export document, or any `{"genome": {...}, ...}` wrapper
     such as a run's best.json. Raises GenomeError with a one-line message for unreadable or malformed files."""
     path = Path(path)
@@ -72,10 +83,10 @@ def load_genome(path: Path) -> NeatGenome:
         raise GenomeError(f"{path}: cannot read genome file (not UTF-8: {exc.reason})") from None
     if isinstance(data, dict) and data.get("schema") == EXPORT_SCHEMA and data.get("version") != EXPORT_VERSION:
         raise GenomeError(f"{path}: unsupported export version {data.get('version')!r}")
-    if isinstance(data, dict) and data.get("schema") != SCHEMA and isinstance(data.get("genome"), dict):
+    if isinstance(data, dict) and data.get("schema") not in SCHEMAS and isinstance(data.get("genome"), dict):
         data = data["genome"]
     try:
-        return NeatGenome.from_dict(data)
+        return load_document(data)
     except GenomeError as exc:
         raise GenomeError(f"{path}: {_one_line(exc)}") from None
     except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:  # a few slip past from_dict's checks
@@ -127,18 +138,30 @@ def _quiet() -> Iterator[None]:
 
 def torchscript_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> bytes:
     """The genome's module traced with torch.jit.trace (example batch of one) and serialized."""
-    import torch
-
     module, example, _, _ = _example(genome, batch=1)
-    buffer = io.BytesIO()
-    with _quiet(), torch.no_grad():
-        traced = torch.jit.trace(module, example)
-        torch.jit.save(traced, buffer, _extra_files={"neat_export.json": _info(genome, module, metadata)})
-    return buffer.getvalue()
+    return traced_bytes(module, example, _info(genome, module, metadata))
 
 
 def onnx_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> bytes:
-    """The genome's module as a serialized ONNX model with a dynamic batch dimension.
+    """The genome's module as a serialized ONNX model with a dynamic batch dimension."""
+    module, example, inputs, outputs = _example(genome, batch=2)
+    return onnx_model_bytes(module, example, inputs, outputs, _info(genome, module, metadata))
+
+
+def traced_bytes(module: torch.nn.Module, example: tuple[torch.Tensor, ...], info: str) -> bytes:
+    """`module` traced with torch.jit.trace on `example` and serialized, with `info` as neat_export.json."""
+    import torch
+
+    buffer = io.BytesIO()
+    with _quiet(), torch.no_grad():
+        traced = torch.jit.trace(module, example)
+        torch.jit.save(traced, buffer, _extra_files={"neat_export.json": info})
+    return buffer.getvalue()
+
+
+def onnx_model_bytes(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inputs: list[str],
+                     outputs: list[str], info: str) -> bytes:
+    """`module` as a serialized ONNX model with a dynamic batch dimension and `info` as the neat_export property.
 
     Uses the torch.export-based exporter (`dynamo=True`); should it fail, falls back to the legacy TorchScript-based
     exporter, which produces an equivalent graph.
@@ -146,7 +169,6 @@ def onnx_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> by
     import onnx
     import torch
 
-    module, example, inputs, outputs = _example(genome, batch=2)
     with _quiet(), torch.no_grad():
         try:
             batch = torch.export.Dim("batch")
@@ -164,7 +186,7 @@ def onnx_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> by
             )
             model = onnx.load_from_string(buffer.getvalue())
     entry = model.metadata_props.add()
-    entry.key, entry.value = "neat_export", _info(genome, module, metadata)
+    entry.key, entry.value = "neat_export", info
     return model.SerializeToString()
 
 

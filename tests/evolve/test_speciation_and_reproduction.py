@@ -11,6 +11,7 @@ from evolve.neat_strategy import NeatStrategy
 from evolve.reproduction import allocate_offspring, breed_species, surviving_species
 from evolve.species import Species, speciate, steer_threshold
 from genomes.base import MutationContext
+from genomes.families import NeatFamily
 from genomes.innovation import InnovationTracker
 from genomes.neat_genome import NeatGenome
 from tests.neat_helpers import busy_config, grow
@@ -79,16 +80,16 @@ def test_speciation_groups_by_distance_and_founds_new_species():
     base = grow(config, 0, 3, ctx)
     far = grow(config, 1, 40, ctx)
     genomes = {0: base, 1: base, 2: far, 3: far}
-    species, next_key = speciate([], genomes, 0.5, config, 0, 0, np.random.default_rng(0))
+    species, next_key = speciate([], genomes, 0.5, NeatFamily(config), 0, 0, np.random.default_rng(0))
     assert sorted(sorted(s.members) for s in species) == [[0, 1], [2, 3]]
     assert next_key == 2
     # The next generation keeps the species keys by matching representatives.
-    again, next_key2 = speciate(species, {10: far, 11: base}, 0.5, config, 1, next_key, np.random.default_rng(1))
+    again, next_key2 = speciate(species, {10: far, 11: base}, 0.5, NeatFamily(config), 1, next_key, np.random.default_rng(1))
     assert {s.key: s.members for s in again} == {s.key: [10 if s.representative is far else 11] for s in species}
     assert next_key2 == 2
     # A species whose genomes all moved away vanishes; an incompatible genome founds a new species.
     base_key = next(s.key for s in again if s.members == [11])
-    third, next_key3 = speciate(again, {20: base}, 0.5, config, 2, next_key2, np.random.default_rng(2))
+    third, next_key3 = speciate(again, {20: base}, 0.5, NeatFamily(config), 2, next_key2, np.random.default_rng(2))
     assert [(s.key, s.members) for s in third] == [(base_key, [20])]
     assert next_key3 == 2
 
@@ -105,7 +106,7 @@ def test_strategy_population_size_is_constant_and_state_round_trips():
     import json
 
     config = busy_config(num_inputs=2, num_outputs=1)
-    strategy = NeatStrategy(config, SpeciesConfig(target_species=4), ReproductionConfig(), population_size=37)
+    strategy = NeatStrategy(NeatFamily(config), SpeciesConfig(target_species=4), ReproductionConfig(), population_size=37)
     state = strategy.init(seed=7)
     rng = np.random.default_rng(0)
     for _ in range(6):
@@ -125,7 +126,7 @@ def test_genomes_join_the_first_compatible_species_so_a_high_threshold_merges():
     config = busy_config()
     ctx = MutationContext(config, InnovationTracker())
     base, far = grow(config, 0, 3, ctx), grow(config, 1, 40, ctx)
-    species, key = speciate([], {0: base, 1: far}, 0.5, config, 0, 0, np.random.default_rng(0))
+    species, key = speciate([], {0: base, 1: far}, 0.5, NeatFamily(config), 0, 0, np.random.default_rng(0))
     assert len(species) == 2
-    merged, _ = speciate(species, {2: base, 3: far}, 1e9, config, 1, key, np.random.default_rng(1))
+    merged, _ = speciate(species, {2: base, 3: far}, 1e9, NeatFamily(config), 1, key, np.random.default_rng(1))
     assert [(s.key, s.members) for s in merged] == [(0, [2, 3])]

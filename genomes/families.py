@@ -1,0 +1,145 @@
+"""Genome families: what the NEAT strategy needs to know about a kind of genome, and loading any genome document.
+
+The NEAT strategy (speciation, fitness sharing, crossover of the fitter parent, mutation) is the same for every
+genome that satisfies the Genome protocol; a family adds the few things that differ: how the first population is
+made, how one representative's distance to the whole population is computed (vectorized for NEAT graphs), how a
+child is mutated, and which figures describe a genome. Kinds: "neat" (genomes.neat_genome), "cnn" (CNN cells,
+genomes.cnn_cell) and "rnn" (recurrent cells, genomes.rnn_cell).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from genomes.base import GenomeError, MutationContext
+
+# schema name -> "module:Class"; classes are imported on first use
+SCHEMAS: dict[str, str] = {
+    "neat-genome": "genomes.neat_genome:NeatGenome",
+    "cnn-cell-genome": "genomes.cnn_cell:CnnCellGenome",
+    "rnn-cell-genome": "genomes.rnn_cell:RnnCellGenome",
+}
+KINDS = ("neat", "cnn", "rnn")
+
+
+def genome_class(schema: str) -> type:
+    module, _, name = SCHEMAS[schema].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_document(data: Any, validate: bool = True) -> Any:
+    """The genome a JSON document describes, of whichever family its `schema` names; raises GenomeError."""
+    if not isinstance(data, dict):
+        raise GenomeError("genome document must be a JSON object")
+    schema = data.get("schema")
+    if schema not in SCHEMAS:
+        raise GenomeError(f"unknown genome schema {schema!r} (known: {', '.join(SCHEMAS)})")
+    return genome_class(schema).from_dict(data, validate=validate)
+
+
+class DistanceIndex(Protocol):
+    def distances(self, representative: Any, config: Any) -> np.ndarray: ...
+
+
+class GenomeFamily(Protocol):
+    kind: str
+    config: Any
+
+    def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any: ...
+
+    def index(self, genomes: Sequence[Any]) -> DistanceIndex:
+        """An object whose `distances(representative, config)` gives one distance per genome."""
+        ...
+
+    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
+        """The mutated child (the same object when nothing changed)."""
+        ...
+
+    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
+                         ctx: MutationContext) -> list[Any]:
+        """A last pass over all offspring of a generation at once (NEAT's attribute mutations)."""
+        ...
+
+    def describe(self, genome: Any) -> dict[str, float]:
+        """Short figures of one genome for metrics and summaries (hidden nodes, connections, ...)."""
+        ...
+
+
+class NeatFamily:
+    """NEAT graphs: vectorized distances, structural mutation per child and attribute mutation over all at once."""
+
+    kind = "neat"
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any:
+        from genomes.neat_genome import NeatGenome
+
+        return NeatGenome.initial(self.config, rng, ctx)
+
+    def index(self, genomes: Sequence[Any]) -> DistanceIndex:
+        from genomes.neat_alignment import PopulationIndex
+
+        return PopulationIndex(list(genomes))
+
+    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
+        from genomes.neat_mutation import mutate_structure
+
+        return mutate_structure(child, rng, ctx)
+
+    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
+                         ctx: MutationContext) -> list[Any]:
+        from genomes.neat_mutation import mutate_attributes_where
+
+        return mutate_attributes_where(offspring, unchanged, rng, ctx.config)
+
+    def describe(self, genome: Any) -> dict[str, float]:
+        return {"hidden": len(genome.hidden_keys), "connections": genome.num_enabled()}
+
+
+class PairwiseIndex:
+    """Distances computed genome by genome (cell genomes are few and small)."""
+
+    def __init__(self, genomes: Sequence[Any]) -> None:
+        self.genomes = list(genomes)
+
+    def distances(self, representative: Any, config: Any) -> np.ndarray:
+        return np.array([representative.distance(g, config) for g in self.genomes], dtype=np.float64)
+
+
+class CellFamily:
+    """CNN or recurrent cell genomes: each genome mutates itself; figures come from its `summary()`."""
+
+    def __init__(self, kind: str, config: Any) -> None:
+        self.kind, self.config = kind, config
+        self.genome_class = genome_class(f"{kind}-cell-genome")
+
+    def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any:
+        return self.genome_class.initial(self.config, rng, ctx)
+
+    def index(self, genomes: Sequence[Any]) -> DistanceIndex:
+        return PairwiseIndex(genomes)
+
+    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
+        return child.mutate(rng, ctx)
+
+    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
+                         ctx: MutationContext) -> list[Any]:
+        return offspring
+
+    def describe(self, genome: Any) -> dict[str, float]:
+        figures = genome.summary()
+        return {"hidden": len(genome.hidden_keys), "connections": figures["edges"], "params": figures["params"]}
+
+
+def make_family(kind: str, config: Any) -> GenomeFamily:
+    if kind == "neat":
+        return NeatFamily(config)
+    if kind in ("cnn", "rnn"):
+        return CellFamily(kind, config)
+    raise ValueError(f"unknown genome kind {kind!r} (known: {', '.join(KINDS)})")
