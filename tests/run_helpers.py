@@ -14,7 +14,7 @@ from evolve.config import RunConfig, load_config
 from evolve.ray_executor import RayExecutor
 
 REPO = Path(__file__).resolve().parents[1]
-VOLATILE = {"wall_seconds"}
+VOLATILE = {"wall_seconds", "latency_ms"}  # timings
 
 
 def run_config(name: str, *overrides: str) -> RunConfig:

@@ -52,6 +52,19 @@ def test_serial_and_one_or_two_ray_workers_give_the_same_trajectory(tmp_path, na
         assert summary["best_fitness"] == serial["best_fitness"]
 
 
+def test_architecture_search_trains_identically_on_ray_workers(tmp_path):
+    config = run_config(
+        "nas-cnn-mnist1d", "env.dataset=digits", "cnn.width=8", "cnn.widths=[8]", "cnn.cells=2",
+        "cnn.cells_options=[2]", "population.size=4", "run.generations=2", "run.chunk_size=2", "env.epochs=1",
+        "env.rungs=1", "env.final_epochs=1", "env.batch_size=256", "env.baseline_width=8",
+    )
+    serial = _run(config, tmp_path / "serial", SerialExecutor())
+    summary = _run(config, tmp_path / "ray", RayExecutor(2))
+    assert run_metrics(tmp_path / "ray") == run_metrics(tmp_path / "serial")
+    for key in ("best_fitness", "test_accuracy", "baseline_test_accuracy", "params"):
+        assert summary[key] == serial[key], key
+
+
 def test_a_killed_worker_process_has_its_chunk_evaluated_again(tmp_path):
     config = run_config(
         "cartpole", "run.seed=2", "run.generations=2", "population.size=24", "env.episodes=40", "run.chunk_size=4"

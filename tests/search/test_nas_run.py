@@ -52,6 +52,12 @@ def test_cnn_search_reports_test_accuracy_beside_the_baseline_and_exports_traine
     np.testing.assert_allclose(onnx_out, expected, atol=1e-4)
     assert not np.allclose(untrained, expected, atol=1e-4), "the export carries the trained weights"
 
+    script_path = tmp_path / "best.pt"
+    assert main(["export", str(run_dir), "--format", "torchscript", "-o", str(script_path)]) == 0
+    with torch.no_grad():
+        scripted = torch.jit.load(str(script_path))(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(scripted, expected, atol=1e-5)
+
 
 def test_cnn_search_resumes_exactly(tmp_path):
     config = run_config("nas-cnn-mnist1d", *CNN_DIGITS)
