@@ -26,6 +26,20 @@ class MutationContext:
     innovations: InnovationTracker
 
 
+class SharedDocument:
+    """`shared_dict()`: a genome's `to_dict()` computed once and shared, for read-only use on the hot path
+    (payloads, checkpoints), where the same immutable genome is serialized several times per generation. The
+    genome class declares a `_document` slot set to None on construction."""
+
+    __slots__ = ()
+
+    def shared_dict(self) -> dict[str, Any]:
+        """Never modify the result."""
+        if self._document is None:
+            self._document = self.to_dict()
+        return self._document
+
+
 class Genome(Protocol):
     def mutate(self, rng: np.random.Generator, ctx: MutationContext) -> Self: ...
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from genomes import cnn_mutation as m
-from genomes.base import GenomeError, MutationContext
+from genomes.base import GenomeError, MutationContext, SharedDocument
 from genomes.cnn_mutation import pick
 from genomes.cnn_ops import OPS
 from genomes.params import param
@@ -165,7 +165,7 @@ class CellGenes:
         return cls(inputs, tuple(int(n) for n in data["nodes"]), tuple(genes))
 
 
-class CnnCellGenome:
+class CnnCellGenome(SharedDocument):
     __slots__ = ("input_shape", "num_outputs", "width", "cells", "normal", "reduction", "_document")
 
     def __init__(self, input_shape: tuple[int, ...], num_outputs: int, width: int, cells: int,
@@ -319,12 +319,6 @@ class CnnCellGenome:
         return summary(self)
 
     # -- serialization --------------------------------------------------------------------------------------------
-    def shared_dict(self) -> dict[str, Any]:
-        """`to_dict()` computed once and shared, for read-only use; never modify the result."""
-        if self._document is None:
-            self._document = self.to_dict()
-        return self._document
-
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "version": SCHEMA_VERSION, "input_shape": list(self.input_shape),
                 "num_outputs": self.num_outputs, "width": self.width, "cells": self.cells,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genomes.activations import ACTIVATIONS, AGGREGATIONS
-from genomes.base import GenomeError, MutationContext
+from genomes.base import GenomeError, MutationContext, SharedDocument
 from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.neat_config import NeatGenomeConfig
 
@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 MAX_IO = 1_000_000  # bound on input/output counts read from a file, so a hostile document cannot exhaust memory
 
 
-class NeatGenome:
+class NeatGenome(SharedDocument):
     __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections", "_document")
 
     def __init__(
@@ -139,13 +139,6 @@ class NeatGenome:
         return compile_network(self)
 
     # -- serialization --------------------------------------------------------------------------------------------
-    def shared_dict(self) -> dict[str, Any]:
-        """`to_dict()` computed once and shared: for read-only use (payloads, checkpoints) on the hot path, where the
-        same immutable genome is serialized several times per generation. Never modify the result."""
-        if self._document is None:
-            self._document = self.to_dict()
-        return self._document
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,

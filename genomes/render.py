@@ -120,12 +120,17 @@ def _figure(graph: nx.DiGraph, positions: dict[int, tuple[float, float]], title:
                      arrowstyle="-|>", mutation_scale=8, zorder=2 if data["enabled"] else 1, gid=f"edge-{u}-{v}")
         path = _edge_path(xy[u], xy[v], radius, curved=is_back_edge(positions, u, v), loop=u == v)
         ax.add_patch(FancyArrowPatch(path=path, **style))
+        if data.get("op"):  # cell genomes carry their operation on the edge
+            middle = path.interpolated(20).vertices[7]  # a third of the way: crossing edges keep apart
+            ax.text(*middle, data["op"], ha="center", va="center", fontsize=6, zorder=5,
+                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
     ax.autoscale_view()  # the patches' extents, arcs and loops included
     ax.margins(0.03)
     ax.set_aspect("equal")
     ax.axis("off")
-    handles = [Line2D([], [], color=POSITIVE, label="positive weight"),
-               Line2D([], [], color=NEGATIVE, label="negative weight"),
+    weighted = not any(data.get("op") for _, _, data in graph.edges(data=True))
+    handles = [Line2D([], [], color=POSITIVE, label="positive weight" if weighted else "operation"),
+               *([Line2D([], [], color=NEGATIVE, label="negative weight")] if weighted else []),
                Line2D([], [], color=DISABLED, linestyle="--", label="disabled")]
     handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="#333333", label=role)
                 for role, c in ROLE_COLORS.items()]

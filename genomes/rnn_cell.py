@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from genomes.base import GenomeError, MutationContext
+from genomes.base import GenomeError, MutationContext, SharedDocument
 from genomes.params import param
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Edge(NamedTuple):
     target: int
 
 
-class RnnCellGenome:
+class RnnCellGenome(SharedDocument):
     """An immutable cell genome: `ops` maps every non-input node key to its op, `edges` are innovation-sorted."""
 
     __slots__ = ("input_size", "num_outputs", "hidden_size", "memory", "ops", "edges", "_document")
@@ -281,12 +281,6 @@ class RnnCellGenome:
         }
 
     # -- serialization --------------------------------------------------------------------------------------------
-    def shared_dict(self) -> dict[str, Any]:
-        """`to_dict()` computed once and shared, for read-only use; never modify the result."""
-        if self._document is None:
-            self._document = self.to_dict()
-        return self._document
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,

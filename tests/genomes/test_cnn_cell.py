@@ -23,6 +23,7 @@ from genomes.cnn_mutation import add_edge
 from genomes.cnn_ops import OPS, make_op
 from genomes.graph import has_cycle
 from genomes.innovation import InnovationTracker
+from tests.train_helpers import fit_losses
 
 SHAPES = [(1, 40), (1, 8, 8)]
 OPERATIONS = st.lists(st.sampled_from(["mutate", "mutate", "cross", "cross_equal", "cross_reverse"]),
@@ -362,14 +363,7 @@ def test_small_genome_trains(shape):
         torch.manual_seed(0)
         model = genome.to_module()
         x, y = torch.randn(16, *shape), torch.randint(0, config.num_outputs, (16,))
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-        losses = []
-        for _ in range(25):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+        losses = fit_losses(model, x, y, torch.nn.functional.cross_entropy, steps=25, lr=0.02)
     assert np.isfinite(losses).all()
     assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:3])
 

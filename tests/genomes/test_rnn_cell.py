@@ -17,6 +17,7 @@ from genomes.innovation import InnovationTracker
 from genomes.rnn_cell import OPS, X, RnnCellConfig, RnnCellGenome, arity_ok, op_class
 from genomes.rnn_module import load_torch_cell
 from genomes.rnn_mutation import add_edge, add_node, mutate_op, mutate_width, rewire_edge
+from tests.train_helpers import fit_losses
 
 INPUT_SIZE, NUM_OUTPUTS = 3, 2
 OPERATIONS = st.lists(st.sampled_from(["mutate", "cross", "cross_equal"]), min_size=1, max_size=20)
@@ -325,12 +326,5 @@ def test_tiny_lstm_trains_on_a_toy_task():
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = genome.to_module()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=0.03)
-    losses = []
-    for _ in range(40):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = fit_losses(model, x, y, torch.nn.functional.mse_loss, steps=40, lr=0.03)
     assert losses[-1] < 0.5 * losses[0]
