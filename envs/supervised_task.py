@@ -7,13 +7,21 @@ validation score at the longest budget it reached, minus optional size and laten
 never touched during the search: after the last generation the run retrains the best genome from scratch for
 `final_epochs`, trains the hand-designed baselines with the same budget, and scores all of them on the test split
 (`final_report`).
+
+With `tune_trials` > 0, each candidate's first rung is a small nested Optuna study (`search/nested_tuning.py`):
+`tune_trials` trainings at that rung's budget with learning rates (and, with `tune_weight_decay`, weight decays)
+from a TPE sampler seeded by the candidate's evaluation seed. The best trial is the candidate's result at that rung,
+its hyperparameters train the candidate at the later rungs and appear in its metrics (`lr`, `weight_decay`), and
+`train_epochs` counts every epoch the trials trained. The final report does not reuse the search's choice: it runs
+the same nested study (first-rung budget, the final seed) for the best genome and for every baseline, so all of
+them are compared after the same tuning, and retrains each with its own tuned values.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +61,16 @@ class SupervisedTask:
     baseline_width: int = param(32, ge=1, doc="channels of the baseline CNN, hidden units of the baseline LSTM/GRU")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), doc="auto: CUDA when the process sees a GPU")
     amp: bool = param(True, doc="bfloat16 autocast on CUDA")
+    dropout: float = param(0.0, ge=0.0, le=0.9, doc="the rate of the dropout layer before each network's head")
+    tune_trials: int = param(0, ge=0, doc="trials of the nested per-candidate lr study at the first rung (0: off)")
+    tune_lr_min: float = param(1e-4, gt=0.0, doc="lowest learning rate the nested study samples (log-uniform)")
+    tune_lr_max: float = param(3e-2, gt=0.0, doc="highest learning rate the nested study samples")
+    tune_weight_decay: bool = param(False, doc="the nested study also samples weight decay, log-uniform 1e-6..0.1")
+    tune_prune: bool = param(True, doc="median-prune nested trials that fall behind at the same epoch")
+
+    def __post_init__(self) -> None:
+        if self.tune_lr_min > self.tune_lr_max:
+            raise ValueError(f"tune_lr_min ({self.tune_lr_min}) exceeds tune_lr_max ({self.tune_lr_max})")
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -72,11 +90,20 @@ class SupervisedTask:
     def prepare(self) -> None:
         self.data()
 
-    def train_config(self, epochs: int):
+    def train_config(self, epochs: int, **tuned: float):
+        """The training configuration for `epochs`, with a nested study's `tuned` values (lr, weight_decay)."""
         from search.train import TrainConfig
 
-        return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                           patience=self.patience, device=self.device, amp=self.amp)
+        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                             patience=self.patience, device=self.device, amp=self.amp, dropout=self.dropout)
+        return replace(config, **tuned)
+
+    def tune(self, build: Any, epochs: int, seed: int):
+        """The nested study for one network at `epochs` per trial (`search.nested_tuning.Tuned`)."""
+        from search.nested_tuning import tune_candidate
+
+        return tune_candidate(build, self.data(), self.train_config(epochs), self.tune_trials, seed,
+                              (self.tune_lr_min, self.tune_lr_max), self.tune_weight_decay, self.tune_prune)
 
     def rung_epochs(self) -> list[int]:
         """The training budget of each successive-halving rung, the last one `epochs`."""
@@ -89,10 +116,18 @@ class SupervisedTask:
         data = self.data()
         budgets = self.rung_epochs()
         results: dict[int, Any] = {}
+        tuned: dict[int, dict[str, float]] = {i: {} for i in range(len(genomes))}
+        spent = dict.fromkeys(range(len(genomes)), 0)  # epochs trained: the rung budgets, or the trials' epochs
         alive = list(range(len(genomes)))
         for rung, epochs in enumerate(budgets):
             for i in alive:
-                model, result = train(genomes[i].to_module, data, self.train_config(epochs), seeds[i])
+                if rung == 0 and self.tune_trials > 0:
+                    study = self.tune(genomes[i].to_module, epochs, seeds[i])
+                    model, result, tuned[i] = study.model, study.result, study.params
+                    spent[i] += study.epochs
+                else:
+                    model, result = train(genomes[i].to_module, data, self.train_config(epochs, **tuned[i]), seeds[i])
+                    spent[i] += epochs
                 results[i] = (epochs, result, latency_ms(model, data))
             if rung < len(budgets) - 1:
                 keep = max(1, math.ceil(len(alive) / self.eta))
@@ -103,9 +138,15 @@ class SupervisedTask:
             fitness = (result.val_score - self.params_penalty * math.log10(max(result.params, 1))
                        - self.latency_penalty * latency)
             metrics = {"val_score": result.val_score, "params": float(result.params), "fidelity": float(budget),
-                       "train_epochs": float(sum(e for e in budgets if e <= budget)), "latency_ms": latency}
+                       "train_epochs": float(spent[i]), "latency_ms": latency, **self._tuned_metrics(tuned[i])}
             out.append(EvalResult(float(fitness), metrics))
         return out
+
+    def _tuned_metrics(self, tuned: dict[str, float]) -> dict[str, float]:
+        """The hyperparameters a candidate trained with, when a nested study chose them."""
+        if self.tune_trials == 0:
+            return {}
+        return {"lr": float(tuned["lr"]), "weight_decay": float(tuned.get("weight_decay", self.weight_decay))}
 
     def evaluate(self, network: Any, rng: np.random.Generator) -> EvalResult:
         raise TypeError("the supervised task trains genomes (evaluate_batch), not compiled NEAT networks")
@@ -116,27 +157,40 @@ class SupervisedTask:
     # -- final report ---------------------------------------------------------------------------------------------
     def final_report(self, genome: Any, seed: int, run_dir: Path) -> dict[str, Any]:
         """Retrain `genome` from scratch for `final_epochs`, save its weights, train the baselines with the same
-        budget, and score everything on the test split (the only time it is read)."""
+        budget (and the same nested tuning, when on), and score everything on the test split (the only time it is
+        read)."""
         from safetensors.torch import save_model
 
         from search.baselines import baselines
-        from search.train import train
 
         data = self.data()
-        config = self.train_config(self.final_epochs)
         final_seed = int(np.random.SeedSequence([seed, 7]).generate_state(1)[0] >> 1)
-        model, searched = train(genome.to_module, data, config, final_seed, test=True)
+        model, searched, tuning = self._final_training(genome.to_module, final_seed)
         save_model(model.cpu(), str(run_dir / WEIGHTS_FILE))
-        report = {"weights": WEIGHTS_FILE, **_scores(searched, data.regression),
+        report = {"weights": WEIGHTS_FILE, **_scores(searched, data.regression), **tuning,
                   "latency_ms": latency_ms(model, data)}
         trained = {}
         for name, build in baselines(data.kind, data.input_shape, data.num_classes or 1, self.baseline_width).items():
-            _, result = train(build, data, config, final_seed, test=True)
-            trained[name] = _scores(result, data.regression)
+            _, result, tuning = self._final_training(build, final_seed)
+            trained[name] = {**_scores(result, data.regression), **tuning}
         best = max(trained, key=lambda name: trained[name]["val_score"])  # chosen on validation, like the search
         report.update({"baseline": best, **{f"baseline_{k}": v for k, v in trained[best].items()},
                        "baselines": trained})
         return report
+
+    def _final_training(self, build: Any, seed: int) -> tuple[Any, Any, dict[str, float]]:
+        """Train a network for `final_epochs` with the test split scored; with tuning on, first run its nested study
+        at the first-rung budget and train with the chosen values (also returned, with the study's epochs)."""
+        from search.train import train
+
+        tuned: dict[str, float] = {}
+        report: dict[str, float] = {}
+        if self.tune_trials > 0:
+            study = self.tune(build, self.rung_epochs()[0], seed)
+            tuned = study.params
+            report = {**self._tuned_metrics(tuned), "tune_epochs": study.epochs}
+        model, result = train(build, self.data(), self.train_config(self.final_epochs, **tuned), seed, test=True)
+        return model, result, report
 
 
 def _scores(result: Any, regression: bool) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""The network a convolutional cell genome encodes: stem, stacked normal and reduction cells, pooling, classifier.
+"""The network a convolutional cell genome encodes: stem, stacked normal and reduction cells, pooling, dropout,
+classifier.
 
 Layout as in DARTS (Liu et al. 2019): a stem convolution to C channels, then `cells` cells, each reading the two
 previous cell outputs; reduction cells sit at 1/3 and 2/3 of the depth, halve the resolution and double the
 channels. A reduction is skipped (the cell becomes a normal cell) once the input is smaller than
 `MIN_REDUCE_SIZE` along some axis, so tiny inputs (8x8 images) work at every depth. Each cell first brings both
 inputs to its channel count and resolution (`Resample`), runs its DAG there, and maps the concatenation of its
-unconsumed nodes back to its channel count with a 1x1 ReLU-Conv-BN.
+unconsumed nodes back to its channel count with a 1x1 ReLU-Conv-BN. The pooled features pass an nn.Dropout
+(`head_dropout`, built with p = 0: the training loop sets its rate) before the classifier.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class CellModule(nn.Module):
 
 
 class CellNetwork(nn.Module):
-    """Stem, stacked cells, global average pooling and a linear classifier: (batch, *input_shape) -> logits."""
+    """Stem, stacked cells, global average pooling, dropout and a linear classifier: (batch, *input_shape) ->
+    logits."""
 
     def __init__(self, genome: CnnCellGenome) -> None:
         super().__init__()
@@ -95,13 +98,14 @@ class CellNetwork(nn.Module):
             else CellModule(genome.normal, NORMAL_INPUTS, plan)
             for plan in self.plans
         )
+        self.head_dropout = nn.Dropout(0.0)  # an identity (no random draws) until the training loop sets its rate
         self.classifier = nn.Linear(self.plans[-1].channels, genome.num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
-        return self.classifier(s1.mean(dim=tuple(range(2, s1.dim()))))
+        return self.classifier(self.head_dropout(s1.mean(dim=tuple(range(2, s1.dim())))))
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -1,4 +1,5 @@
-"""Torch modules built from an RnnCellGenome: the cell (one step), and the network (cell unrolled, Linear head).
+"""Torch modules built from an RnnCellGenome: the cell (one step), and the network (cell unrolled, dropout, Linear
+head; the dropout, `head_dropout`, is built with p = 0 and the training loop sets its rate).
 
 Only live nodes (those that reach an output) are built. Linear nodes with the same input list are fused into one
 nn.Linear (an LSTM's four gates become one matmul), and the x_t part of every linear is computed for all steps at
@@ -146,11 +147,13 @@ class CellModule(nn.Module):
 
 
 class RnnNetwork(nn.Module):
-    """The cell unrolled over x (batch, steps, features) from a zero state; a Linear head reads the final h_t."""
+    """The cell unrolled over x (batch, steps, features) from a zero state; a Linear head reads the final h_t
+    through a dropout layer."""
 
     def __init__(self, genome: RnnCellGenome) -> None:
         super().__init__()
         self.cell = CellModule(genome)
+        self.head_dropout = nn.Dropout(0.0)  # an identity (no random draws) until the training loop sets its rate
         self.head = nn.Linear(genome.hidden_size, genome.num_outputs)
 
     def run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -168,7 +171,7 @@ class RnnNetwork(nn.Module):
         return h, c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.run(x)[0])
+        return self.head(self.head_dropout(self.run(x)[0]))
 
 
 def network_module(genome: RnnCellGenome, dtype: torch.dtype | None = None) -> RnnNetwork:

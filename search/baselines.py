@@ -4,6 +4,9 @@
   pooling, a linear classifier), the shape of the MNIST-1D paper's CNN baseline;
 - sequences: an LSTM and a GRU (torch's cuDNN-backed layers) read the whole sequence; the last hidden state feeds a
   linear head.
+
+Like the searched networks, both have an nn.Dropout (`head_dropout`, built with p = 0, set by the training loop)
+right before the head, so `TrainConfig.dropout` regularizes them the same way.
 """
 
 from __future__ import annotations
@@ -27,20 +30,22 @@ class StandardCnn(nn.Module):
                        nn.ReLU()]
             channels = width
         self.features = nn.Sequential(*layers)
+        self.head_dropout = nn.Dropout(0.0)
         self.head = nn.Linear(width, num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).flatten(2).mean(dim=2))
+        return self.head(self.head_dropout(self.features(x).flatten(2).mean(dim=2)))
 
 
 class RecurrentBaseline(nn.Module):
     def __init__(self, cell: str, input_size: int, num_outputs: int, hidden: int = 64) -> None:
         super().__init__()
         self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(input_size, hidden, batch_first=True)
+        self.head_dropout = nn.Dropout(0.0)
         self.head = nn.Linear(hidden, num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.rnn(x)[0][:, -1])
+        return self.head(self.head_dropout(self.rnn(x)[0][:, -1]))
 
 
 def baselines(kind: str, input_shape: tuple[int, ...], num_outputs: int, width: int) -> dict[str, Callable[[], nn.Module]]:

@@ -3,6 +3,11 @@
 Deterministic on CPU for a given seed (initialization, dropout and batch order all come from it, inside a forked RNG
 so torch's global generator is left as it was); on CUDA, cudnn autotuning and bfloat16 autocast for speed. The
 validation split selects; the test split is only scored when asked, for the final report.
+
+Every network the search builds (CellNetwork, RnnNetwork, StandardCnn, RecurrentBaseline) has an nn.Dropout named
+`head_dropout` right before its head, created with p = 0 (an identity that draws no random numbers, so results at
+dropout 0 equal those of a network without the layer); `train` sets its rate to `TrainConfig.dropout`. Other
+dropout layers of a model keep the rates they were built with.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class TrainConfig:
     patience: int = param(5, ge=1, doc="epochs without a better validation score before stopping")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), doc="auto: CUDA when this process sees a GPU")
     amp: bool = param(True, doc="bfloat16 autocast on CUDA (ignored on CPU)")
+    dropout: float = param(0.0, ge=0.0, le=0.9, doc="the rate of the dropout layer before each network's head")
 
 
 @dataclass
@@ -67,17 +73,35 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+HEAD_DROPOUT = "head_dropout"  # the attribute name of a network's dropout layer before its head
+
+EpochCallback = Callable[[int, float], bool]
+
+
+def set_head_dropout(model: nn.Module, rate: float) -> int:
+    """Set the rate of every nn.Dropout registered as `head_dropout` in `model`; returns how many there are."""
+    layers = [m for name, m in model.named_modules()
+              if isinstance(m, nn.Dropout) and name.rpartition(".")[2] == HEAD_DROPOUT]
+    for layer in layers:
+        layer.p = rate
+    return len(layers)
+
+
 def train(
-    build: Callable[[], nn.Module], data: SupervisedData, config: TrainConfig, seed: int, test: bool = False
+    build: Callable[[], nn.Module], data: SupervisedData, config: TrainConfig, seed: int, test: bool = False,
+    on_epoch: EpochCallback | None = None,
 ) -> tuple[nn.Module, TrainResult]:
-    """Build a model (inside the seeded RNG) and train it on data.train, keeping the weights of the best validation
-    epoch. Returns the model and its result; with `test`, the test split is scored too."""
+    """Build a model (inside the seeded RNG), set its head dropout to `config.dropout` and train it on data.train,
+    keeping the weights of the best validation epoch. Returns the model and its result; with `test`, the test split
+    is scored too. `on_epoch(epoch, val_score)` (epochs from 1) is called after every epoch; when it returns True,
+    training stops there (an Optuna pruner's hook)."""
     device = resolve_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     started = time.perf_counter()
     with seeded(seed):
         model = build().to(device)
+        set_head_dropout(model, config.dropout)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         steps = config.epochs * -(-len(data.train) // config.batch_size)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps)
@@ -101,9 +125,10 @@ def train(
                 best_score, best_state, since_best = val_score, copy.deepcopy(model.state_dict()), 0
             else:
                 since_best += 1
-                if since_best >= config.patience:
-                    break
-    model.load_state_dict(best_state)
+            if (on_epoch is not None and on_epoch(epoch + 1, val_score)) or since_best >= config.patience:
+                break
+    if best_state is not None:  # None only when no epoch scored a number (a diverged, NaN regression)
+        model.load_state_dict(best_state)
     best = max(history, key=lambda h: h["val_score"])
     result = TrainResult(best["val_score"], best["val_loss"], len(history), count_params(model),
                          time.perf_counter() - started, history)
