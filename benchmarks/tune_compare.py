@@ -1,11 +1,12 @@
 """Optuna benchmarks: TPE against random sampling at an equal number of trials, and tuned NEAT against its defaults.
 
     python benchmarks/tune_compare.py samplers [--config configs/tune-train-digits-rows.toml] [--trials 12] \\
-        [--seeds 3] [--workers 0] [--json]
+        [--seeds 3] [--startup 5] [--workers 0] [--json]
     python benchmarks/tune_compare.py neat [--config configs/tune-xor-neat.toml] [--trials 30] \\
         [--test-seeds 50] [--jobs 2] [--json]
 
-samplers: for each seed, one study per sampler with the same trials and the same (sampler) seed; reported is the
+samplers: for each seed, one study per sampler with the same trials and the same (sampler) seed; TPE's first
+--startup trials are random (the same draws as the random sampler's), the rest model-guided; reported is the
 median over seeds of each study's best value. neat: one study tunes the base config's parameters on the tune
 config's own seeds, then the best parameters and the base config's defaults are both run on --test-seeds fresh
 seeds (0, 1, ... : never seen while tuning), reporting solved runs and mean evaluations to solve. With --json the
@@ -34,8 +35,9 @@ def samplers(args: argparse.Namespace, scratch: Path) -> dict:
     rows = []
     for seed in range(args.seeds):
         for sampler in ("tpe", "random"):
-            config = load_tune_config(args.config or "configs/tune-train-digits-rows.toml")
+            config = load_tune_config(args.config)
             config.tune.sampler, config.tune.seed, config.tune.workers = sampler, seed, args.workers
+            config.tune.startup_trials = args.startup
             started = time.perf_counter()
             best = tune(config, scratch / f"{sampler}-{seed}", trials=args.trials, study_name=f"{sampler}-{seed}")
             rows.append({"sampler": sampler, "seed": seed, "best_value": best["best_value"],
@@ -43,17 +45,18 @@ def samplers(args: argparse.Namespace, scratch: Path) -> dict:
                          "wall_seconds": time.perf_counter() - started})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     medians = {s: statistics.median(r["best_value"] for r in rows if r["sampler"] == s) for s in ("tpe", "random")}
-    return {"config": str(args.config), "trials": args.trials, "median_best": medians, "runs": rows}
+    return {"config": args.config, "trials": args.trials, "startup": args.startup, "median_best": medians,
+            "runs": rows}
 
 
 def neat(args: argparse.Namespace, scratch: Path) -> dict:
-    config = load_tune_config(args.config or "configs/tune-xor-neat.toml")
+    config = load_tune_config(args.config)
     config.tune.workers = args.workers
     started = time.perf_counter()
     best = tune(config, scratch / "study", trials=args.trials, study_name="neat")
     tune_seconds = time.perf_counter() - started
     tuned = [f"{k}={_toml_value(v)}" for k, v in best["best_params"].items()]
-    report = {"config": str(args.config), "trials": args.trials, "tune_seconds": tune_seconds,
+    report = {"config": args.config, "trials": args.trials, "tune_seconds": tune_seconds,
               "best_params": best["best_params"], "tuning_value": best["best_value"]}
     seeds = list(range(args.test_seeds))
     for name, overrides in (("defaults", config.extra), ("tuned", [*config.extra, *tuned])):
@@ -73,11 +76,14 @@ def main() -> None:
     parser.add_argument("--config")
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=3, help="samplers: studies per sampler")
+    parser.add_argument("--startup", type=int, default=5, help="samplers: TPE's random startup trials")
     parser.add_argument("--test-seeds", type=int, default=50, help="neat: fresh seeds the comparison runs on")
     parser.add_argument("--workers", type=int, default=0, help="Ray workers per study (0: in-process)")
     parser.add_argument("--jobs", type=int, default=2, help="neat: processes for the comparison runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    args.config = args.config or {"samplers": "configs/tune-train-digits-rows.toml",
+                                  "neat": "configs/tune-xor-neat.toml"}[args.what]
     with tempfile.TemporaryDirectory() as scratch:
         report = (samplers if args.what == "samplers" else neat)(args, Path(scratch))
     if args.json:

@@ -26,13 +26,13 @@ class TrialWorkerLostError(RuntimeError):
     """Trials kept losing their workers; the study is left consistent and the call stops."""
 
 
-def make_sampler(name: str, seed: int, multi_objective: bool) -> Any:
+def make_sampler(name: str, seed: int, startup_trials: int = 10) -> Any:
     import optuna.samplers as s
 
     if name == "tpe":
-        return s.TPESampler(seed=seed, multivariate=True)
+        return s.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup_trials)
     if name == "cmaes":
-        return s.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return s.CmaEsSampler(seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False)
     if name == "nsga2":
         return s.NSGAIISampler(seed=seed)
     return s.RandomSampler(seed=seed)
@@ -55,7 +55,7 @@ def open_study(config: TuneConfig, storage: str, name: str) -> Any:
     try:
         study = optuna.create_study(
             storage=storage, study_name=name, load_if_exists=True, directions=directions,
-            sampler=make_sampler(config.tune.sampler, config.tune.seed, multi),
+            sampler=make_sampler(config.tune.sampler, config.tune.seed, config.tune.startup_trials),
             pruner=make_pruner("none" if multi else config.tune.pruner),
         )
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.NoSuchModuleError,

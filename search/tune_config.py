@@ -50,6 +50,8 @@ class TuneSection:
     num_cpus: float = param(1.0, gt=0.0, doc="CPUs per trial worker")
     num_gpus: float = param(0.0, ge=0.0, doc="GPUs per trial worker")
     seed: int = param(0, ge=0, doc="seed of the sampler and of every trial's runs")
+    startup_trials: int = param(10, ge=1, doc="tpe/cmaes: random trials before the model guides sampling "
+                                "(Optuna's default 10; with few trials in all, lower it)")
     seeds: list[int] = param([0, 1, 2], doc="neat: the base run's seeds each trial is scored on")
     study: str = param("", doc="study name (--study; empty: the config file's name)")
     storage: str = param("", doc="SQLAlchemy URL (--storage; empty: SQLite study.db in the output directory)")
