@@ -1,7 +1,7 @@
 """Optuna benchmarks: TPE against random sampling at an equal number of trials, and tuned NEAT against its defaults.
 
     python benchmarks/tune_compare.py samplers [--config configs/tune-train-digits-rows.toml] [--trials 12] \\
-        [--seeds 3] [--startup 5] [--workers 0] [--json]
+        [--seeds 3] [--startup 5] [--pruner none] [--workers 0] [--json]
     python benchmarks/tune_compare.py neat [--config configs/tune-xor-neat.toml] [--trials 30] \\
         [--test-seeds 50] [--jobs 2] [--json]
 
@@ -38,6 +38,7 @@ def samplers(args: argparse.Namespace, scratch: Path) -> dict:
             config = load_tune_config(args.config)
             config.tune.sampler, config.tune.seed, config.tune.workers = sampler, seed, args.workers
             config.tune.startup_trials = args.startup
+            config.tune.pruner = args.pruner or config.tune.pruner
             started = time.perf_counter()
             best = tune(config, scratch / f"{sampler}-{seed}", trials=args.trials, study_name=f"{sampler}-{seed}")
             rows.append({"sampler": sampler, "seed": seed, "best_value": best["best_value"],
@@ -45,7 +46,8 @@ def samplers(args: argparse.Namespace, scratch: Path) -> dict:
                          "wall_seconds": time.perf_counter() - started})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     medians = {s: statistics.median(r["best_value"] for r in rows if r["sampler"] == s) for s in ("tpe", "random")}
-    return {"config": args.config, "trials": args.trials, "startup": args.startup, "median_best": medians,
+    return {"config": args.config, "trials": args.trials, "startup": args.startup, "pruner": args.pruner,
+            "median_best": medians,
             "runs": rows}
 
 
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=3, help="samplers: studies per sampler")
     parser.add_argument("--startup", type=int, default=5, help="samplers: TPE's random startup trials")
+    parser.add_argument("--pruner", help="samplers: override tune.pruner (e.g. none)")
     parser.add_argument("--test-seeds", type=int, default=50, help="neat: fresh seeds the comparison runs on")
     parser.add_argument("--workers", type=int, default=0, help="Ray workers per study (0: in-process)")
     parser.add_argument("--jobs", type=int, default=2, help="neat: processes for the comparison runs")
