@@ -134,14 +134,18 @@ SECTIONS: dict[str, type] = {
 FAMILY_SECTIONS = KINDS  # one config section per genome kind, named after it
 
 
-def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:
-    path = Path(path)
+def read_toml(path: Path, what: str = "config") -> dict[str, Any]:
+    """A TOML file's tables; a missing file or invalid TOML is a ConfigError naming the file."""
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{what} file not found: {path}")
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:
+    raw = read_toml(Path(path))
     for item in overrides or []:
         apply_override(raw, item)
     return parse_config(raw)

@@ -19,12 +19,11 @@ activation_default = { choices = ["tanh", "sigmoid"] }
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evolve.config import ConfigError, build_section, load_config
+from evolve.config import ConfigError, build_section, load_config, read_toml
 from genomes.params import param
 
 SAMPLERS = ("tpe", "cmaes", "random", "nsga2")
@@ -78,12 +77,7 @@ class TuneConfig:
 
 def load_tune_config(path: Path | str) -> TuneConfig:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"tune config file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    raw = read_toml(path, "tune config")
     if unknown := sorted(set(raw) - {"tune", "params", "set"}):
         raise ConfigError(f"unknown tune config section [{unknown[0]}] (known: tune, params, set)")
     section = build_section("tune", TuneSection, raw.get("tune", {}))
