@@ -30,7 +30,7 @@ class GymTask:
     solve_return: float = param(float("nan"), doc="mean return that counts as solved (nan: the env's threshold)")
     _env: Any = field(default=None, init=False, repr=False, compare=False)
 
-    _lockstep: Any = field(default=None, init=False, repr=False, compare=False)
+    _lockstep: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def make_env(self) -> gymnasium.Env:
         kwargs = {"max_episode_steps": self.max_steps} if self.max_steps else {}
@@ -101,9 +101,7 @@ class GymTask:
             return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
         pop, eps = len(genomes), self.episodes
         episode_seeds = np.concatenate([self.episode_seeds(np.random.default_rng(s)) for s in seeds])
-        if self._lockstep is None or self._lockstep[0] != len(episode_seeds):
-            self._lockstep = (len(episode_seeds), lockstep_episodes(self.make_env, len(episode_seeds)))
-        envs = self._lockstep[1]
+        envs = self._episodes(len(episode_seeds))
         network = PopulationNetwork(genomes)
         live = np.arange(pop)  # the genome of each network row; the network shrinks as genomes finish
         obs = envs.reset(episode_seeds)
@@ -127,5 +125,25 @@ class GymTask:
         mean = float(np.mean(returns))
         return EvalResult(mean, {"return": mean, "min_return": float(np.min(returns))}, solved=mean >= self.threshold)
 
+    def _episodes(self, count: int) -> Any:
+        """The lock-step environments for `count` episodes, built once per count."""
+        if count not in self._lockstep:
+            self._lockstep[count] = lockstep_episodes(self.make_env, count)
+        return self._lockstep[count]
+
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
-        return self.evaluate(network, rng)
+        """`evaluate`, with the episodes stepped in lock step: one batched network call per step (the returns are
+        the same, and a solved candidate's full-length episodes cost one step's overhead, not `episodes`)."""
+        seeds = self.episode_seeds(rng)
+        envs = self._episodes(len(seeds))
+        network.reset()
+        obs = envs.reset(seeds)
+        returns = np.zeros(len(seeds))
+        active = np.ones(len(seeds), dtype=bool)
+        while active.any():
+            # Every row every step, so a recurrent network's per-row state stays with its episode.
+            actions = self.act_batch(network.activate(np.asarray(obs, dtype=np.float64).reshape(len(seeds), -1)))
+            obs, rewards, done = envs.step(actions, active)
+            returns[active] += rewards[active]
+            active &= ~done
+        return self._result(returns)

@@ -1,7 +1,8 @@
 """The module-level evaluation function shipped to executors: (payload, seed) -> EvalResult as a dict.
 
 A payload is {"genome": genome document, "task": {"id": env id, "kwargs": {...}}}. Tasks are built once per
-process and reused, so expensive environments stay alive between evaluations.
+process and reused, so expensive environments stay alive between evaluations. An in-process executor may pass the
+run's genome objects in place of their documents (they are immutable), which saves a JSON round trip per genome.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     chunk's) is unused: every genome carries its own.
     """
     task = task_for(payload["task"])
-    genomes = [load_document(doc, validate=False) for doc in payload["genomes"]]  # the run's own genomes
+    genomes = [_genome(doc) for doc in payload["genomes"]]
     seeds = payload["seeds"]
     if hasattr(task, "evaluate_batch"):
         results = task.evaluate_batch(genomes, seeds)
@@ -49,8 +50,13 @@ def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
 
 def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:
     task = task_for(payload["task"])
-    network = load_document(payload["genome"]).phenotype()
+    network = _genome(payload["genome"]).phenotype()
     return task.verify(network, np.random.default_rng(seed))
+
+
+def _genome(document: Any) -> Any:
+    """A payload's genome: its document loaded (the run's own, so trusted), or the genome object itself."""
+    return load_document(document, validate=False) if isinstance(document, dict) else document
 
 
 def evaluation_seeds(run_seed: int, generation: int, genome_ids: list[int]) -> list[int]:

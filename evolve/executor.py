@@ -15,6 +15,7 @@ EvalFn = Callable[[dict[str, Any], int], Any]
 class Executor(Protocol):
     name: str
     workers: int
+    in_process: bool  # payloads may carry live genome objects instead of their JSON documents
     failures: list[dict[str, Any]]  # chunks that lost their worker and were evaluated again
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]: ...
@@ -28,6 +29,7 @@ class SerialExecutor:
 
     name = "serial"
     workers = 0
+    in_process = True
 
     def __init__(self) -> None:
         self.failures: list[dict[str, Any]] = []

@@ -68,6 +68,7 @@ class RayExecutor:
     """Maps an evaluation function over payloads on a pool of Ray actors, one chunk in flight per actor."""
 
     name = "ray"
+    in_process = False
 
     def __init__(
         self,

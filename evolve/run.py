@@ -143,7 +143,7 @@ def run_generation(
         genomes = list(state.genomes.values())
     ids = strategy.genome_ids(state)
     generation = state.generation
-    documents = [g.shared_dict() for g in genomes]
+    documents = genomes if executor.in_process else [g.shared_dict() for g in genomes]
     seeds = evaluation_seeds(state.seed, generation, ids)
     results = evaluate_generation(executor, spec, documents, seeds, config.chunk_size())
     fitness = np.array([r["fitness"] for r in results])
@@ -229,7 +229,7 @@ def final_report(config: RunConfig, run_dir: Path, state: NeatState) -> dict[str
 
 
 def evaluate_generation(
-    executor: Executor, spec: dict[str, Any], documents: list[dict[str, Any]], seeds: list[int], size: int
+    executor: Executor, spec: dict[str, Any], documents: list[Any], seeds: list[int], size: int
 ) -> list[dict[str, Any]]:
     """Evaluate a generation in chunks of `size` genomes. The chunks are the same whatever the executor, so batched
     evaluation sees the same inputs (and gives bit-identical results) serially and on any number of workers."""
@@ -248,7 +248,7 @@ def _check_solved(
     progress: RunProgress,
     generation: int,
     genomes: list[Any],
-    documents: list[dict[str, Any]],
+    documents: list[Any],
     results: list[dict[str, Any]],
 ) -> int | None:
     """Verify the best candidate whose evaluation met the goal; returns its index when it passes (the run is

@@ -26,25 +26,32 @@ class GeneTable:
             cls._names = names  # cached per subclass: the field list is consulted on every operator call
         return names
 
+    # The operators below run for every offspring of every generation on tables of a few genes, so they work on
+    # the instance __dict__ (the fields, in declaration order) rather than through dataclasses' generic helpers.
     def __len__(self) -> int:
-        return len(getattr(self, self.names()[0]))
+        return len(next(iter(self.__dict__.values())))
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.names()}
+        return dict(self.__dict__)
+
+    def _with(self, columns: dict[str, np.ndarray]) -> Self:
+        table = object.__new__(type(self))
+        table.__dict__.update(columns)
+        return table
 
     def take(self, index: np.ndarray) -> Self:
         """Rows selected by an integer index or boolean mask."""
-        return type(self)(**{name: col[index] for name, col in self.columns().items()})
+        return self._with({name: col[index] for name, col in self.__dict__.items()})
 
     def replace(self, **columns: np.ndarray) -> Self:
-        return dataclasses.replace(self, **columns)
+        return self._with({**self.__dict__, **columns})
 
     @classmethod
     def concat(cls, *tables: Self) -> Self:
-        return cls(**{name: np.concatenate([getattr(t, name) for t in tables]) for name in cls.names()})
+        return cls(**{name: np.concatenate([t.__dict__[name] for t in tables]) for name in cls.names()})
 
     def to_dict(self) -> dict[str, list[Any]]:
-        return {name: col.tolist() for name, col in self.columns().items()}
+        return {name: col.tolist() for name, col in self.__dict__.items()}
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from genomes.neat_genome import NeatGenome
-from genomes.network_plan import feed_forward_order
 from genomes.population_pack import LevelPack, pack_population
 from genomes.torch_ops import TORCH_ACTIVATIONS
 
@@ -68,7 +67,7 @@ class PopulationNetwork:
         if not packable(genomes):
             raise ValueError("genomes must share inputs, outputs and mode, and use only sum aggregation")
         self.genomes = list(genomes)
-        pack = pack_population(self.genomes, [_levels(g) for g in self.genomes])
+        pack = pack_population(self.genomes)
         self.device, self.dtype = resolve_device(device), dtype
         self.num_inputs, self.num_outputs, self.recurrent = pack.num_inputs, pack.num_outputs, pack.recurrent
         self.size, self.num_columns = pack.size, pack.num_columns
@@ -136,9 +135,3 @@ class PopulationNetwork:
         out = values.index_select(0, self.outputs).view(self.size, self.num_outputs, batch)
         return out.permute(0, 2, 1)
 
-
-def _levels(genome: NeatGenome) -> list[list[int]]:
-    """Node keys level by level: topological layers (feed-forward) or one level of every node (recurrent)."""
-    if genome.feed_forward:
-        return feed_forward_order(genome)
-    return [genome.nodes.key.tolist()]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.neat_genome import NeatGenome
 
 
@@ -40,55 +41,48 @@ class PopulationPack:
     num_columns: int
     levels: tuple[LevelPack, ...]
     outputs: np.ndarray  # (P, n_out) value column of each output node
-    node_columns: tuple[np.ndarray, ...]  # per genome, the value column of each of its nodes in `levels` order
+    node_columns: tuple[np.ndarray, ...]  # per genome, the value column of each evaluated node, in key order
 
 
-def pack_population(genomes: Sequence[NeatGenome], levels: Sequence[list[list[int]]]) -> PopulationPack:
-    """Pack `genomes`; `levels[p]` lists genome p's evaluated node keys level by level (one level if recurrent)."""
+def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
+    """Pack `genomes` (sharing inputs, outputs and mode): their gene tables are concatenated once and every step
+    below is a numpy operation over the whole population."""
     first = genomes[0]
-    n_in, pop = first.num_inputs, len(genomes)
+    n_in, n_out, pop = first.num_inputs, first.num_outputs, len(genomes)
     base = 1 + pop * n_in
-    # Every evaluated node: genome, key, level, and its row in the concatenated node table.
-    counts = [sum(len(lv) for lv in genome_levels) for genome_levels in levels]
-    genome = np.repeat(np.arange(pop), counts)
-    keys = np.array([k for genome_levels in levels for lv in genome_levels for k in lv], dtype=np.int64)
-    level = np.concatenate([np.repeat(np.arange(len(gl)), [len(lv) for lv in gl]) for gl in levels]).astype(np.int64)
-    node_offsets = np.cumsum([0] + [len(g.nodes) for g in genomes[:-1]])
-    table_rows = np.concatenate([
-        np.searchsorted(g.nodes.key, keys[genome == p]) for p, g in enumerate(genomes)
-    ]).astype(np.int64) + node_offsets[genome]
-    activation_names = np.concatenate([g.nodes.activation for g in genomes])[table_rows]
-    names, activation = np.unique(activation_names, return_inverse=True)
-    bias = np.concatenate([g.nodes.bias for g in genomes])[table_rows]
-    response = np.concatenate([g.nodes.response for g in genomes])[table_rows]
+    nodes = NodeGenes.concat(*(g.nodes for g in genomes))
+    conns = ConnectionGenes.concat(*(g.connections for g in genomes))
+    node_genome = np.repeat(np.arange(pop), [len(g.nodes) for g in genomes])
+    conn_genome = np.repeat(np.arange(pop), [len(g.connections) for g in genomes])[conns.enabled]
+    source, target, weight = conns.source[conns.enabled], conns.target[conns.enabled], conns.weight[conns.enabled]
+    # Node codes genome * stride + key are unique and ascending (genome-major, keys sorted within a genome), so
+    # a searchsorted finds the table row of any (genome, key).
+    stride = 1 + int(nodes.key.max(initial=0))
+    node_code = node_genome * stride + nodes.key
+    target_row = np.searchsorted(node_code, conn_genome * stride + target)
+    from_node = source >= 0
+    source_row = np.full(len(source), -1, dtype=np.int64)
+    source_row[from_node] = np.searchsorted(node_code, conn_genome[from_node] * stride + source[from_node])
+    if first.feed_forward:
+        evaluated, level = feed_forward_levels(nodes.key < n_out, source_row[from_node], target_row[from_node])
+    else:  # one level of every node, reading the previous step
+        evaluated, level = np.ones(len(nodes), dtype=bool), np.zeros(len(nodes), dtype=np.int64)
 
+    rows = np.flatnonzero(evaluated)  # table rows of the evaluated nodes
+    genome, level = node_genome[rows], level[rows]
+    names, activation = np.unique(nodes.activation[rows], return_inverse=True)
     order = np.lexsort((genome, activation, level))  # level-major, then activation, then genome
-    column = np.empty(len(order), dtype=np.int64)
-    column[order] = base + np.arange(len(order))
-    stride = 1 + max(int(g.nodes.key.max(initial=0)) for g in genomes)  # codes genome * stride + key are unique
-    codes = genome * stride + keys
-    code_order = np.argsort(codes)
+    column_of_row = np.zeros(len(nodes), dtype=np.int64)
+    column_of_row[rows[order]] = base + np.arange(len(order))
 
-    def node_column(p: np.ndarray, k: np.ndarray) -> np.ndarray:
-        return column[code_order[np.searchsorted(codes, p * stride + k, sorter=code_order)]]
-
-    # Every enabled connection into an evaluated node; sources are inputs or evaluated nodes.
-    conn_genome = np.repeat(np.arange(pop), [int(g.connections.enabled.sum()) for g in genomes])
-    source = np.concatenate([g.connections.source[g.connections.enabled] for g in genomes]).astype(np.int64)
-    target = np.concatenate([g.connections.target[g.connections.enabled] for g in genomes]).astype(np.int64)
-    weight = np.concatenate([g.connections.weight[g.connections.enabled] for g in genomes])
-    target_code = conn_genome * stride + target
-    found = np.searchsorted(codes, target_code, sorter=code_order)
-    evaluated = (found < len(codes)) & (target >= 0)
-    evaluated[evaluated] = codes[code_order[found[evaluated]]] == target_code[evaluated]  # else feeds no output
-    conn_genome, source = conn_genome[evaluated], source[evaluated]
-    target, weight = target[evaluated], weight[evaluated]
-    target_column = node_column(conn_genome, target)
-    from_input = source < 0
-    source_column = np.where(from_input, 1 + conn_genome * n_in + (-source - 1), 0)
-    source_column[~from_input] = node_column(conn_genome[~from_input], source[~from_input])
+    # Every enabled connection into an evaluated node; its sources are inputs or evaluated nodes.
+    into = evaluated[target_row]
+    conn_genome, source, weight = conn_genome[into], source[into], weight[into]
+    target_column = column_of_row[target_row[into]]
+    source_column = np.where(source < 0, 1 + conn_genome * n_in + (-source - 1), column_of_row[source_row[into]])
 
     sorted_level, sorted_activation = level[order], activation[order]
+    bias, response = nodes.bias[rows][order], nodes.response[rows][order]
     packed, start = [], 0
     for d in range(int(level.max(initial=-1)) + 1):
         end = start + int(np.count_nonzero(sorted_level == d))
@@ -97,17 +91,38 @@ def pack_population(genomes: Sequence[NeatGenome], levels: Sequence[list[list[in
         bounds = np.flatnonzero(np.diff(runs)) + 1
         packed.append(LevelPack(
             start=base + start, size=end - start, targets=target_column[edges] - base - start,
-            sources=source_column[edges], weights=weight[edges], bias=bias[order[start:end]],
-            response=response[order[start:end]],
+            sources=source_column[edges], weights=weight[edges], bias=bias[start:end], response=response[start:end],
             groups=tuple((str(names[runs[a]]), int(a), int(b))
                          for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), end - start])),
         ))
         start = end
-    splits = np.cumsum(counts)[:-1]
-    output_keys = np.array([g.output_keys for g in genomes], dtype=np.int64)
-    outputs = node_column(np.repeat(np.arange(pop), first.num_outputs), output_keys.ravel()).reshape(pop, -1)
+    output_rows = np.flatnonzero(nodes.key < n_out)  # every genome's outputs, in genome then key order
     return PopulationPack(
-        num_inputs=n_in, num_outputs=first.num_outputs, recurrent=not first.feed_forward, size=pop,
-        num_columns=base + len(order), levels=tuple(packed), outputs=outputs,
-        node_columns=tuple(np.split(column, splits)),
+        num_inputs=n_in, num_outputs=n_out, recurrent=not first.feed_forward, size=pop,
+        num_columns=base + len(order), levels=tuple(packed), outputs=column_of_row[output_rows].reshape(pop, n_out),
+        node_columns=tuple(np.split(column_of_row[rows], np.cumsum(np.bincount(genome, minlength=pop))[:-1])),
     )
+
+
+def feed_forward_levels(
+    is_output: np.ndarray, source_row: np.ndarray, target_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For node rows and node-to-node edges (source_row -> target_row) of any number of acyclic graphs: which nodes
+    the outputs depend on, and each one's level, its longest path from the inputs (0: fed by inputs only).
+    Both are fixed points reached in as many vectorized passes as the deepest graph is deep."""
+    evaluated = is_output.copy()
+    while True:
+        grown = evaluated.copy()
+        grown[source_row[evaluated[target_row]]] = True
+        if np.array_equal(grown, evaluated):
+            break
+        evaluated = grown
+    needed = evaluated[target_row]
+    source_row, target_row = source_row[needed], target_row[needed]
+    level = np.zeros(len(is_output), dtype=np.int64)
+    while True:
+        deeper = level.copy()
+        np.maximum.at(deeper, target_row, level[source_row] + 1)
+        if np.array_equal(deeper, level):
+            return evaluated, level
+        level = deeper

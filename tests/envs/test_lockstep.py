@@ -82,3 +82,14 @@ def test_long_cartpole_episodes_and_the_time_limit_match_the_single_environment(
     batch = task.evaluate_batch(genomes, list(range(6)))
     assert max(r.fitness for r in batch) == 500.0  # some run into the 500-step limit
     _assert_batch_equals_single(task, genomes, list(range(6)))
+
+
+@pytest.mark.parametrize("feed_forward", [True, False])
+def test_verification_in_lock_step_equals_sequential_episodes(feed_forward):
+    genomes = _population(4, 2, feed_forward, size=8, weight_mutate_power=2.0)
+    genomes += [_pd_controller(gain, seed) for seed, gain in enumerate([1.0, 4.0])] if feed_forward else []
+    task = GymTask("CartPole-v1", episodes=4)
+    for seed, genome in enumerate(genomes):
+        lockstep = task.verify(genome.phenotype(), np.random.default_rng(seed))
+        sequential = task.evaluate(genome.phenotype(), np.random.default_rng(seed))
+        assert lockstep.to_dict() == sequential.to_dict()
