@@ -1,12 +1,19 @@
-"""Atomic JSON files and checkpoints. No pickle: everything a run saves is JSON with a schema version."""
+"""Checkpoints: one JSON document per generation, written atomically. No pickle: everything a run saves is JSON
+with a schema version.
+
+A checkpoint holds the whole population, so it is encoded with orjson (an order of magnitude faster than the
+standard library on float-heavy documents, and it writes every float in its shortest round-trip form, so a resumed
+run reads back exactly the values it saved). orjson writes a non-finite float as null instead of failing; the
+strategy state cannot hold one (evaluation rejects non-finite fitness, genome values are finite by construction).
+"""
 
 from __future__ import annotations
 
-import json
+import orjson
 from pathlib import Path
 from typing import Any
 
-from genomes.atomic_io import write_json_atomic
+from genomes.atomic_io import write_bytes_atomic
 
 CHECKPOINT_VERSION = 1
 
@@ -17,7 +24,8 @@ def checkpoint_path(run_dir: Path, generation: int) -> Path:
 
 def save_checkpoint(run_dir: Path, generation: int, state: dict[str, Any], run: dict[str, Any], keep: int) -> Path:
     path = checkpoint_path(run_dir, generation)
-    write_json_atomic(path, {"schema": "evolve-checkpoint", "version": CHECKPOINT_VERSION, "state": state, "run": run})
+    document = {"schema": "evolve-checkpoint", "version": CHECKPOINT_VERSION, "state": state, "run": run}
+    write_bytes_atomic(path, orjson.dumps(document))
     for old in sorted(path.parent.glob("gen-*.json"))[:-keep]:
         old.unlink(missing_ok=True)
     return path
@@ -29,7 +37,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text())
+    data = orjson.loads(path.read_bytes())
     if data.get("schema") != "evolve-checkpoint" or data.get("version") != CHECKPOINT_VERSION:
         raise ValueError(f"{path}: not a checkpoint of version {CHECKPOINT_VERSION}")
     return data

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_json_atomic
+from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from genomes.atomic_io import write_json_atomic
 from evolve.config import RunConfig, parse_config_text
 from evolve.executor import SerialExecutor
 from evolve.reporting import MetricsLog, Progress

@@ -157,7 +157,7 @@ class NeatStrategy:
         genomes: dict[int, Any] = {}
         parents: dict[int, list[int]] = {}
         offspring: list[int] = []
-        unchanged: list[bool] = []
+        crosses: list[tuple[int, int, int, bool]] = []  # (child id, fitter parent, other parent, equally fit)
         next_id = state.next_genome_id
         parent_pool = {s.key: sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive}
         for s, spawn in zip(alive, counts):
@@ -168,18 +168,24 @@ class NeatStrategy:
                 next_id += 1
             for first, second in pairs:
                 if second is None or second == first:
-                    child = state.genomes[first]
-                    parents[next_id] = [first]
+                    genomes[next_id], parents[next_id] = state.genomes[first], [first]
                 else:
                     if fit[second] > fit[first]:
                         first, second = second, first
-                    equal = fit[first] == fit[second]
-                    child = state.genomes[first].crossover(state.genomes[second], rng, ctx, equal=equal)
-                    parents[next_id] = [first, second]
-                genomes[next_id] = self.family.mutate_child(child, rng, ctx)
+                    crosses.append((next_id, first, second, fit[first] == fit[second]))
+                    genomes[next_id], parents[next_id] = None, [first, second]
                 offspring.append(next_id)
-                unchanged.append(genomes[next_id] is child)
                 next_id += 1
+        # The generation's crossovers at once, then structural mutations child by child.
+        children = self.family.crossover_many(
+            [(state.genomes[first], state.genomes[second], equal) for _, first, second, equal in crosses], rng, ctx
+        )
+        genomes.update((child_id, child) for (child_id, *_), child in zip(crosses, children))
+        unchanged: list[bool] = []
+        for child_id in offspring:
+            child = genomes[child_id]
+            genomes[child_id] = self.family.mutate_child(child, rng, ctx)
+            unchanged.append(genomes[child_id] is child)
         # NEAT's attribute mutations for every offspring at once: one set of random draws over all their genes.
         mutated = self.family.finish_offspring([genomes[g] for g in offspring], unchanged, rng, ctx)
         genomes.update(zip(offspring, mutated))

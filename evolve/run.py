@@ -15,12 +15,7 @@ from typing import Any
 import numpy as np
 
 from envs.registry import make, task_class
-from evolve.checkpoint import (
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-    write_json_atomic,
-)
+from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
@@ -28,6 +23,7 @@ from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
 from evolve.random_search import RandomSearch
+from genomes.atomic_io import write_json_atomic
 from genomes.families import make_family
 
 log = logging.getLogger(__name__)

@@ -66,19 +66,28 @@ def speciate(
     index, config = family.index([genomes[g] for g in ids]), family.config
     for s in species:
         s.members = []
-    # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear.
+    # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear. Each
+    # pass assigns, at once, every genome up to the next one that no candidate species accepts, which founds one.
     distance = np.array([index.distances(s.representative, config) for s in species]).reshape(len(species), len(ids))
     candidates = list(species)
-    for j, gid in enumerate(ids):
-        compatible = np.flatnonzero(distance[:, j] < threshold)
-        if len(compatible):
-            candidates[int(compatible[0])].members.append(gid)  # the first compatible species, as in the paper
-            continue
+    j = 0
+    while j < len(ids):
+        compatible = distance[:, j:] < threshold
+        accepted = compatible.any(axis=0)
+        stop = int(np.argmin(accepted)) if not accepted.all() else len(accepted)
+        if stop:
+            for gid, k in zip(ids[j : j + stop], compatible[:, :stop].argmax(axis=0).tolist()):
+                candidates[k].members.append(gid)  # the first compatible species, as in the paper
+        j += stop
+        if j == len(ids):
+            break
+        gid = ids[j]
         founder = Species(key=next_key, created=generation, representative=genomes[gid], last_improved=generation)
         founder.members.append(gid)
         next_key += 1
         candidates.append(founder)
         distance = np.vstack([distance, index.distances(founder.representative, config)])
+        j += 1
     survivors = [s for s in candidates if s.members]
     for s in survivors:
         s.representative = genomes[s.members[int(rng.integers(len(s.members)))]]

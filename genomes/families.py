@@ -55,6 +55,11 @@ class GenomeFamily(Protocol):
         """An object whose `distances(representative, config)` gives one distance per genome."""
         ...
 
+    def crossover_many(self, pairs: list[tuple[Any, Any, bool]], rng: np.random.Generator,
+                       ctx: MutationContext) -> list[Any]:
+        """The child of each (fitter parent, other parent, equally fit) triple."""
+        ...
+
     def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
         """The mutated child (the same object when nothing changed)."""
         ...
@@ -86,6 +91,21 @@ class NeatFamily:
         from genomes.neat_alignment import PopulationIndex
 
         return PopulationIndex(list(genomes))
+
+    def crossover_many(self, pairs: list[tuple[Any, Any, bool]], rng: np.random.Generator,
+                       ctx: MutationContext) -> list[Any]:
+        """Unequal pairs in one batch (`crossover_many`), equally fit ones (which inherit from both parents)
+        one by one."""
+        from genomes.neat_alignment import crossover_many
+
+        children: list[Any] = [None] * len(pairs)
+        batched = [i for i, (_, _, equal) in enumerate(pairs) if not equal]
+        for i, child in zip(batched, crossover_many([pairs[i][:2] for i in batched], rng, ctx.config)):
+            children[i] = child
+        for i, (fitter, other, equal) in enumerate(pairs):
+            if equal:
+                children[i] = fitter.crossover(other, rng, ctx, equal=True)
+        return children
 
     def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
         from genomes.neat_mutation import mutate_structure
@@ -124,6 +144,10 @@ class CellFamily:
 
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
         return PairwiseIndex(genomes)
+
+    def crossover_many(self, pairs: list[tuple[Any, Any, bool]], rng: np.random.Generator,
+                       ctx: MutationContext) -> list[Any]:
+        return [fitter.crossover(other, rng, ctx, equal=equal) for fitter, other, equal in pairs]
 
     def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
         return child.mutate(rng, ctx)

@@ -34,17 +34,19 @@ class GeneTable:
     def columns(self) -> dict[str, np.ndarray]:
         return dict(self.__dict__)
 
-    def _with(self, columns: dict[str, np.ndarray]) -> Self:
-        table = object.__new__(type(self))
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray]) -> Self:
+        """A table of ready-made columns (every field, in declaration order, already of the right dtype)."""
+        table = object.__new__(cls)
         table.__dict__.update(columns)
         return table
 
     def take(self, index: np.ndarray) -> Self:
         """Rows selected by an integer index or boolean mask."""
-        return self._with({name: col[index] for name, col in self.__dict__.items()})
+        return self.from_columns({name: col[index] for name, col in self.__dict__.items()})
 
     def replace(self, **columns: np.ndarray) -> Self:
-        return self._with({**self.__dict__, **columns})
+        return self.from_columns({**self.__dict__, **columns})
 
     @classmethod
     def concat(cls, *tables: Self) -> Self:

@@ -55,19 +55,20 @@ def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: Mutation
 
 def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
     """Connect a random (source, target) pair; re-enables the gene if it exists disabled. In feed-forward mode,
-    pairs that would close a cycle (over all genes, so a later re-enable stays acyclic) are rejected."""
+    pairs that would close a cycle (over all genes, so a later re-enable stays acyclic) are rejected. Runs for
+    every other offspring, on a few genes, so it works on Python lists."""
     config: NeatGenomeConfig = ctx.config
     conns = genome.connections
-    node_keys = genome.nodes.key
-    sources = np.concatenate([np.array(genome.input_keys, dtype=np.int64), node_keys])
-    existing = {pair: i for i, pair in enumerate(zip(conns.source.tolist(), conns.target.tolist()))}
-    successors = successors_of(conns.source, conns.target) if genome.feed_forward else None
+    keys = genome.nodes.key.tolist()
+    n_in, n_out = genome.num_inputs, genome.num_outputs
     attempts = config.add_connection_attempts
-    draws = zip(
-        sources[rng.integers(len(sources), size=attempts)].tolist(),
-        node_keys[rng.integers(len(node_keys), size=attempts)].tolist(),
-    )
-    for source, target in draws:
+    # Sources index the inputs (keys -1..-n_in) and then the nodes; targets index the nodes.
+    draws = zip(rng.integers(n_in + len(keys), size=attempts).tolist(), rng.integers(len(keys), size=attempts).tolist())
+    sources, targets = conns.source.tolist(), conns.target.tolist()
+    existing = {pair: i for i, pair in enumerate(zip(sources, targets))}
+    successors = None
+    for s, t in draws:
+        source, target = -(s + 1) if s < n_in else keys[s - n_in], keys[t]
         index = existing.get((source, target))
         if index is not None:
             if conns.enabled[index]:
@@ -76,44 +77,54 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
             enabled[index] = True
             return genome.with_genes(connections=conns.replace(enabled=enabled))
         if genome.feed_forward:
-            if 0 <= source < genome.num_outputs and target < genome.num_outputs:
+            if 0 <= source < n_out and target < n_out:
                 continue  # output -> output
+            if successors is None:
+                successors = successors_of(conns.source, conns.target)
             if creates_cycle(conns.source, conns.target, source, target, successors):
                 continue
         weight = _draw_weight(rng, config)
-        new = ConnectionGenes.build(
-            [ctx.innovations.connection(source, target)], [source], [target], [weight], [True]
-        )
-        return genome.with_genes(connections=ConnectionGenes.concat(conns, new).sorted())
+        innovation = ctx.innovations.connection(source, target)
+        new = ConnectionGenes.from_columns({
+            "innovation": np.append(conns.innovation, innovation), "source": np.append(conns.source, source),
+            "target": np.append(conns.target, target), "weight": np.append(conns.weight, weight),
+            "enabled": np.append(conns.enabled, True),
+        })
+        if len(conns) and innovation < conns.innovation[-1]:  # an innovation the population already knows
+            new = new.sorted()
+        return genome.with_genes(connections=new)
     return genome
 
 
 def add_node(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
     """Split an enabled connection a->b: disable it, add node n with a->n (weight 1) and n->b (the old weight)."""
     config: NeatGenomeConfig = ctx.config
-    conns = genome.connections
+    conns, nodes = genome.connections, genome.nodes
     candidates = np.flatnonzero(conns.enabled)
     if len(candidates) == 0:
         return genome
     index = int(candidates[rng.integers(len(candidates))])
     source, target = int(conns.source[index]), int(conns.target[index])
-    node = ctx.innovations.split_node(int(conns.innovation[index]), set(genome.nodes.key.tolist()))
+    node = ctx.innovations.split_node(int(conns.innovation[index]), set(nodes.key.tolist()))
     enabled = conns.enabled.copy()
     enabled[index] = False
-    new_conns = ConnectionGenes.build(
-        [ctx.innovations.connection(source, node), ctx.innovations.connection(node, target)],
-        [source, node],
-        [node, target],
-        [1.0, float(conns.weight[index])],
-        [True, True],
-    )
-    new_node = NodeGenes.build(
-        [node], [0.0], [1.0], [config.activation_default], [config.aggregation_default]
-    )
-    return genome.with_genes(
-        nodes=NodeGenes.concat(genome.nodes, new_node).sorted(),
-        connections=ConnectionGenes.concat(conns.replace(enabled=enabled), new_conns).sorted(),
-    )
+    innovations = [ctx.innovations.connection(source, node), ctx.innovations.connection(node, target)]
+    new_conns = ConnectionGenes.from_columns({
+        "innovation": np.append(conns.innovation, innovations), "source": np.append(conns.source, [source, node]),
+        "target": np.append(conns.target, [node, target]), "weight": np.append(conns.weight, [1.0, conns.weight[index]]),
+        "enabled": np.append(enabled, [True, True]),
+    })
+    new_nodes = NodeGenes.from_columns({
+        "key": np.append(nodes.key, node), "bias": np.append(nodes.bias, 0.0),
+        "response": np.append(nodes.response, 1.0),
+        "activation": np.append(nodes.activation, np.array([config.activation_default], dtype=nodes.activation.dtype)),
+        "aggregation": np.append(nodes.aggregation, np.array([config.aggregation_default], dtype=nodes.aggregation.dtype)),
+    })
+    if node < nodes.key[-1]:  # a node key reused for the same split elsewhere in the population
+        new_nodes = new_nodes.sorted()
+    if innovations[0] < conns.innovation[-1] or innovations[1] < innovations[0]:
+        new_conns = new_conns.sorted()
+    return genome.with_genes(nodes=new_nodes, connections=new_conns)
 
 
 def delete_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
@@ -184,18 +195,15 @@ def mutate_attributes_all(
     )
     activation = _mutate_choice(rng, nodes.activation, c.activation_mutate_rate, c.activation_options)
     aggregation = _mutate_choice(rng, nodes.aggregation, c.aggregation_mutate_rate, c.aggregation_options)
-    conn_cuts = np.cumsum([len(g.connections) for g in genomes])[:-1]
-    node_cuts = np.cumsum([len(g.nodes) for g in genomes])[:-1]
-    conn_cols = [np.split(col, conn_cuts) for col in (weight, enabled)]
-    node_cols = [np.split(col, node_cuts) for col in (bias, response, activation, aggregation)]
-    return [
-        g.with_genes(
-            nodes=g.nodes.replace(bias=node_cols[0][i], response=node_cols[1][i], activation=node_cols[2][i],
-                                  aggregation=node_cols[3][i]),
-            connections=g.connections.replace(weight=conn_cols[0][i], enabled=conn_cols[1][i]),
-        )
-        for i, g in enumerate(genomes)
-    ]
+    conn_ends = np.cumsum([len(g.connections) for g in genomes]).tolist()
+    node_ends = np.cumsum([len(g.nodes) for g in genomes]).tolist()
+    out = []
+    for g, c0, c1, n0, n1 in zip(genomes, [0, *conn_ends], conn_ends, [0, *node_ends], node_ends):
+        nodes = g.nodes.replace(bias=bias[n0:n1], response=response[n0:n1], activation=activation[n0:n1],
+                                aggregation=aggregation[n0:n1])
+        out.append(g.with_genes(nodes=nodes, connections=g.connections.replace(weight=weight[c0:c1],
+                                                                              enabled=enabled[c0:c1])))
+    return out
 
 
 def _mutate_values(

@@ -129,6 +129,21 @@ def test_crossover_takes_disjoint_and_excess_from_fitter_parent_only():
     assert set(a.connections.innovation.tolist()) <= set(both.connections.innovation.tolist()) <= union
 
 
+def test_crossover_with_a_parent_that_lost_every_connection():
+    config = busy_config(enabled_mutate_rate=0.0)
+    ctx = MutationContext(config, InnovationTracker())
+    a = grow(config, 1, 15, ctx)
+    bare = a.with_genes(nodes=a.nodes.take(a.nodes.key < a.num_outputs), connections=ConnectionGenes.empty())
+    rng = np.random.default_rng(0)
+    child = crossover(a, bare, rng, config)  # every gene of the fitter parent is disjoint or excess
+    assert child.connections.innovation.tolist() == a.connections.innovation.tolist()
+    np.testing.assert_array_equal(child.connections.weight, a.connections.weight)
+    assert len(crossover(bare, a, rng, config).connections) == 0
+    both = crossover(bare, a, rng, config, equal=True)
+    assert set(both.connections.innovation.tolist()) <= set(a.connections.innovation.tolist())
+    both.validate()
+
+
 def test_distance_counts_excess_disjoint_and_weights():
     config = NeatGenomeConfig(num_inputs=1, num_outputs=1, compatibility_excess=1.0, compatibility_disjoint=2.0,
                               compatibility_weight=0.5, compatibility_normalize_min=1)

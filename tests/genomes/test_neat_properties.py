@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from genomes.base import MutationContext
 from genomes.graph import has_cycle
 from genomes.innovation import InnovationTracker
-from genomes.neat_alignment import PopulationIndex
+from genomes.neat_alignment import PopulationIndex, crossover, crossover_many
 from genomes.neat_genome import NeatGenome
 from tests.neat_helpers import busy_config
 
@@ -65,6 +65,33 @@ def test_operation_sequences_keep_every_invariant(seed, ops, feed_forward):
             assert set(child.connections.innovation.tolist()) == set(genes_a)
         else:
             assert set(child.connections.innovation.tolist()) >= set(genes_a)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ops=OPS, feed_forward=st.booleans())
+def test_batched_crossover_follows_the_rule_of_crossover_pair_by_pair(seed, ops, feed_forward):
+    config, _, pop, _ = _evolve(seed, ops, feed_forward)
+    rng = np.random.default_rng(seed)
+    pairs = [(pop[i], pop[j]) for i, j in rng.integers(len(pop), size=(6, 2))]
+    for (fitter, other), child in zip(pairs, crossover_many(pairs, rng, config)):
+        child.validate()
+        single = crossover(fitter, other, rng, config)  # the same structure, other draws
+        for name in ("innovation", "source", "target"):
+            assert getattr(child.connections, name).tolist() == getattr(fitter.connections, name).tolist()
+        assert child.nodes.key.tolist() == single.nodes.key.tolist()
+        genes_b = dict(zip(other.connections.innovation.tolist(), other.connections.weight.tolist()))
+        disabled_b = set(other.connections.innovation[~other.connections.enabled].tolist())
+        for innov, weight, was_on, on in zip(fitter.connections.innovation.tolist(),
+                                              fitter.connections.weight.tolist(),
+                                              fitter.connections.enabled.tolist(),
+                                              child.connections.enabled.tolist()):
+            assert weight == child.connections.weight[child.connections.innovation == innov][0] \
+                or genes_b.get(innov) == child.connections.weight[child.connections.innovation == innov][0]
+            if was_on and innov not in disabled_b:
+                assert on, "a gene enabled in every parent that has it stays enabled"
+        for key, bias in zip(child.nodes.key.tolist(), child.nodes.bias.tolist()):
+            parent_biases = [g.nodes.bias[g.nodes.key == key].tolist() for g in (fitter, other)]
+            assert [bias] in parent_biases, "node attributes from a parent that has the node"
 
 
 @settings(max_examples=300, deadline=None)
