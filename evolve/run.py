@@ -5,6 +5,7 @@ A run directory holds config.toml (resolved), metrics.jsonl, checkpoints/, best.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -186,6 +187,10 @@ def _loop(
 ) -> dict[str, Any]:
     metrics_log = MetricsLog(run_dir / "metrics.jsonl")
     total = config.run.generations
+    # Everything alive now (modules, torch, the task's environments) lives as long as the run: moved out of the
+    # cyclic collector's reach, its full passes scan only what the generations allocate (a tenth of a NEAT run's
+    # time was spent rescanning the heap).
+    gc.freeze()
     bar = Progress(total, state.generation, config.run.progress)
     try:
         while state.generation < total and not (progress.solved and config.run.stop_on_solve):

@@ -86,9 +86,11 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
         weight = _draw_weight(rng, config)
         innovation = ctx.innovations.connection(source, target)
         new = ConnectionGenes.from_columns({
-            "innovation": np.append(conns.innovation, innovation), "source": np.append(conns.source, source),
-            "target": np.append(conns.target, target), "weight": np.append(conns.weight, weight),
-            "enabled": np.append(conns.enabled, True),
+            "innovation": np.array([*conns.innovation.tolist(), innovation], dtype=np.int64),
+            "source": np.array([*sources, source], dtype=np.int64),
+            "target": np.array([*targets, target], dtype=np.int64),
+            "weight": np.array([*conns.weight.tolist(), weight]),
+            "enabled": np.array([*conns.enabled.tolist(), True]),
         })
         if len(conns) and innovation < conns.innovation[-1]:  # an innovation the population already knows
             new = new.sorted()
@@ -246,4 +248,5 @@ def _mutate_choice(rng: np.random.Generator, values: np.ndarray, rate: float, op
 
 
 def _draw_weight(rng: np.random.Generator, config: NeatGenomeConfig) -> float:
-    return float(np.clip(rng.normal(config.weight_init_mean, config.weight_init_stdev), config.weight_min, config.weight_max))
+    weight = float(rng.normal(config.weight_init_mean, config.weight_init_stdev))
+    return min(max(weight, config.weight_min), config.weight_max)

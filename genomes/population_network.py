@@ -85,14 +85,16 @@ class PopulationNetwork:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
     def _sparse(self, level: LevelPack) -> torch.Tensor:
-        """The level's connections as a CSR (nodes x columns) matrix."""
-        indices = torch.as_tensor(np.stack([level.targets, level.sources]), device=self.device)
-        coo = torch.sparse_coo_tensor(
-            indices, self._tensor(level.weights), (level.size, self.num_columns), check_invariants=False
-        )
+        """The level's connections as a CSR (nodes x columns) matrix, entries sorted by row then column (what
+        coalescing a COO matrix gives; (node, source) pairs are unique), built directly from numpy."""
+        order = np.lexsort((level.sources, level.targets))
+        rows = np.concatenate([[0], np.cumsum(np.bincount(level.targets, minlength=level.size))])
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            return coo.coalesce().to_sparse_csr()
+            return torch.sparse_csr_tensor(
+                torch.as_tensor(rows, device=self.device), torch.as_tensor(level.sources[order], device=self.device),
+                self._tensor(level.weights[order]), (level.size, self.num_columns), check_invariants=False,
+            )
 
     def reset(self) -> None:
         self.state = None
