@@ -95,29 +95,29 @@ class GymTask:
 
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """Every genome's episodes at once: P genomes x E episodes stepped in lock step, one packed network call
-        per step, the network shrunk to the genomes with running episodes whenever half have finished. The same
-        returns as `evaluate` genome by genome."""
+        per step. Whenever half the genomes have finished all their episodes, the network and the environments
+        shrink to the rest (row r of the environments is always episode r % E of the network's genome r // E).
+        The same returns as `evaluate` genome by genome."""
         if not packable(genomes):
             return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
         pop, eps = len(genomes), self.episodes
         episode_seeds = np.concatenate([self.episode_seeds(np.random.default_rng(s)) for s in seeds])
         envs = self._episodes(len(episode_seeds))
         network = PopulationNetwork(genomes)
-        live = np.arange(pop)  # the genome of each network row; the network shrinks as genomes finish
+        episode = np.arange(pop * eps)  # the episode of each environment row
         obs = envs.reset(episode_seeds)
         returns = np.zeros(pop * eps)
         active = np.ones(pop * eps, dtype=bool)
         while active.any():
-            running = active.reshape(pop, eps).any(axis=1)[live]
-            if np.count_nonzero(running) <= len(live) // 2:
-                network, live = network.subset(np.flatnonzero(running)), live[running]
-            rows = (live[:, None] * eps + np.arange(eps)).ravel()
-            inputs = np.asarray(obs, dtype=np.float64)[rows].reshape(len(live), eps, -1)
-            chosen = self.act_batch(network.activate(inputs).cpu().numpy().reshape(len(rows), -1))
-            actions = np.zeros((pop * eps, *chosen.shape[1:]), dtype=chosen.dtype)
-            actions[rows] = chosen
-            obs, rewards, done = envs.step(actions, active)
-            returns[active] += rewards[active]
+            running = active.reshape(network.size, eps).any(axis=1)
+            if np.count_nonzero(running) <= network.size // 2:
+                rows = np.flatnonzero(np.repeat(running, eps))
+                network = network.subset(np.flatnonzero(running))
+                envs.keep(rows)
+                obs, active, episode = obs[rows], active[rows], episode[rows]
+            outputs = network.activate(np.asarray(obs, dtype=np.float64).reshape(network.size, eps, -1))
+            obs, rewards, done = envs.step(self.act_batch(outputs.numpy().reshape(len(episode), -1)), active)
+            returns[episode] += rewards
             active &= ~done
         return [self._result(r) for r in returns.reshape(pop, eps)]
 

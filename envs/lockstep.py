@@ -25,8 +25,12 @@ class LockstepEpisodes(Protocol):
         ...
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Step the `active` episodes; returns observations, rewards and done flags for every episode (rows of
-        inactive episodes are meaningless)."""
+        """Step the `active` episodes; returns observations, rewards (0 for inactive episodes) and done flags for
+        every episode (observations and flags of inactive episodes are meaningless)."""
+        ...
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Drop every episode but `rows` (in that order) until the next reset."""
         ...
 
 
@@ -44,10 +48,15 @@ class SingleEnvLockstep:
     """One environment instance per episode (any Gymnasium environment)."""
 
     def __init__(self, envs: list[gymnasium.Env]) -> None:
-        self.envs = envs
+        self.instances = envs
+        self.envs = list(envs)  # the episodes still kept, in row order
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        self.envs = list(self.instances)
         return np.stack([np.asarray(env.reset(seed=int(s))[0]) for env, s in zip(self.envs, seeds, strict=True)])
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.envs = [self.envs[i] for i in rows.tolist()]
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(self.envs)
@@ -62,7 +71,9 @@ class SingleEnvLockstep:
 
 class CartPoleLockstep:
     """CartPole episodes as (4, episodes) float64 arrays; each starts where `CartPoleEnv.reset(seed)` starts and ends
-    at termination or `max_steps` steps. Only the running episodes are updated."""
+    at termination or `max_steps` steps. Every kept episode is updated each step (finished ones too: their rows are
+    ignored), which costs less than gathering the running ones; the update is elementwise, so a row's values do not
+    depend on the others."""
 
     def __init__(self, env: CartPoleEnv, episodes: int, max_steps: int) -> None:
         self.env, self.episodes, self.max_steps = env, episodes, max_steps
@@ -75,11 +86,13 @@ class CartPoleLockstep:
         self.steps = np.zeros(len(seeds), dtype=np.int64)
         return self.state.T.astype(np.float32)
 
+    def keep(self, rows: np.ndarray) -> None:
+        self.state, self.steps = self.state[:, rows], self.steps[rows]
+
     def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         e = self.env
-        run = np.flatnonzero(active)
-        x, x_dot, theta, theta_dot = self.state[:, run]
-        force = np.where(np.asarray(actions)[run] == 1, e.force_mag, -e.force_mag)
+        x, x_dot, theta, theta_dot = self.state
+        force = np.where(np.asarray(actions) == 1, e.force_mag, -e.force_mag)
         costheta, sintheta = np.cos(theta), np.sin(theta)
         temp = (force + e.polemass_length * np.square(theta_dot) * sintheta) / e.total_mass
         thetaacc = (e.gravity * sintheta - costheta * temp) / (
@@ -88,13 +101,7 @@ class CartPoleLockstep:
         xacc = temp - e.polemass_length * thetaacc * costheta / e.total_mass
         x, x_dot = x + e.tau * x_dot, x_dot + e.tau * xacc
         theta, theta_dot = theta + e.tau * theta_dot, theta_dot + e.tau * thetaacc
-        self.state[:, run] = np.stack((x, x_dot, theta, theta_dot))
-        self.steps[run] += 1
-        terminated = (x < -e.x_threshold) | (x > e.x_threshold) | (theta < -e.theta_threshold_radians) | (
-            theta > e.theta_threshold_radians
-        )
-        done = np.ones(self.episodes, dtype=bool)
-        done[run] = terminated | (self.steps[run] >= self.max_steps)
-        rewards = np.zeros(self.episodes)
-        rewards[run] = 1.0
-        return self.state.T.astype(np.float32), rewards, done
+        self.state = np.stack((x, x_dot, theta, theta_dot))
+        self.steps += 1
+        terminated = (np.abs(x) > e.x_threshold) | (np.abs(theta) > e.theta_threshold_radians)
+        return self.state.T.astype(np.float32), active.astype(np.float64), terminated | (self.steps >= self.max_steps)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from genomes.activations import NUMPY_ACTIVATIONS
 from genomes.neat_genome import NeatGenome
 from genomes.population_pack import LevelPack, pack_population
 from genomes.torch_ops import TORCH_ACTIVATIONS
@@ -63,7 +64,12 @@ class PopulationNetwork:
         genomes: Sequence[NeatGenome],
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float64,
+        backend: str = "auto",
     ) -> None:
+        """`backend` "auto" evaluates float64 on the CPU with numpy and everything else with torch; "torch" forces
+        torch (sparse CSR products; the path CUDA takes)."""
+        if backend not in ("auto", "torch"):
+            raise ValueError(f"unknown backend {backend!r} (auto or torch)")
         if not packable(genomes):
             raise ValueError("genomes must share inputs, outputs and mode, and use only sum aggregation")
         self.genomes = list(genomes)
@@ -73,13 +79,22 @@ class PopulationNetwork:
         self.size, self.num_columns = pack.size, pack.num_columns
         self.node_columns = pack.node_columns
 
-        self._levels = [
-            (lv.start, self._sparse(lv), self._tensor(lv.bias)[:, None], self._tensor(lv.response)[:, None],
-             [(TORCH_ACTIVATIONS[name], first, end) for name, first, end in lv.groups])
-            for lv in pack.levels
-        ]
-        self.outputs = torch.as_tensor(pack.outputs.ravel(), device=self.device)
-        self.state: torch.Tensor | None = None  # recurrent: (columns, batch) values of the previous step
+        # float64 on the CPU runs in numpy: a few numpy calls per level cost a fraction of the equivalent torch
+        # calls, which matters when lock-step loops call a small network hundreds of times per generation.
+        self.backend = backend
+        self.uses_numpy = backend == "auto" and self.device.type == "cpu" and dtype == torch.float64
+        if self.uses_numpy:
+            self._levels = [_NumpyLevel(lv) for lv in pack.levels]
+        else:
+            self._levels = [
+                (lv.start, self._sparse(lv), self._tensor(lv.bias)[:, None], self._tensor(lv.response)[:, None],
+                 [(TORCH_ACTIVATIONS[name], first, end) for name, first, end in lv.groups])
+                for lv in pack.levels
+            ]
+        self.output_columns = pack.outputs.ravel()
+        self.outputs = torch.as_tensor(self.output_columns, device=self.device)
+        # recurrent: (columns, batch) values of the previous step, a numpy array or a tensor like the levels
+        self.state: np.ndarray | torch.Tensor | None = None
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -103,17 +118,22 @@ class PopulationNetwork:
         """The network of genomes `rows` only, carrying their recurrent state: lock-step loops shrink the batch
         as genomes finish, so late steps cost what the remaining genomes cost."""
         rows = [int(r) for r in rows]
-        sub = PopulationNetwork([self.genomes[r] for r in rows], self.device, self.dtype)
+        sub = PopulationNetwork([self.genomes[r] for r in rows], self.device, self.dtype, self.backend)
         if self.state is not None:
-            old = torch.as_tensor(np.concatenate([self.node_columns[r] for r in rows]), device=self.device)
-            new = torch.as_tensor(np.concatenate(sub.node_columns), device=self.device)
-            sub.state = torch.zeros((sub.num_columns, self.state.shape[1]), dtype=self.dtype, device=self.device)
+            old, new = np.concatenate([self.node_columns[r] for r in rows]), np.concatenate(sub.node_columns)
+            if self.uses_numpy:
+                sub.state = np.zeros((sub.num_columns, self.state.shape[1]))
+            else:
+                old, new = torch.as_tensor(old, device=self.device), torch.as_tensor(new, device=self.device)
+                sub.state = torch.zeros((sub.num_columns, self.state.shape[1]), dtype=self.dtype, device=self.device)
             sub.state[new] = self.state[old]
         return sub
 
     def activate(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """inputs (batch, n_in) or (population, batch, n_in); returns (population, batch, n_out) on the network's
         device. Recurrent populations advance one time step per call."""
+        if self.uses_numpy:
+            return torch.from_numpy(self._activate_numpy(inputs))
         x = torch.as_tensor(inputs, dtype=self.dtype, device=self.device)
         if x.ndim == 2:
             x = x.expand(self.size, *x.shape)
@@ -137,3 +157,51 @@ class PopulationNetwork:
         out = values.index_select(0, self.outputs).view(self.size, self.num_outputs, batch)
         return out.permute(0, 2, 1)
 
+    def _activate_numpy(self, inputs: np.ndarray | torch.Tensor) -> np.ndarray:
+        x = inputs.numpy(force=True) if isinstance(inputs, torch.Tensor) else inputs
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 2:
+            x = np.broadcast_to(x, (self.size, *x.shape))
+        if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
+            raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
+                             f" got {tuple(x.shape)}")
+        batch = x.shape[1]
+        if self.recurrent and self.state is not None and self.state.shape[1] == batch:
+            values = self.state
+        else:
+            values = np.zeros((self.num_columns, batch))
+        values[1 : 1 + self.size * self.num_inputs] = x.transpose(0, 2, 1).reshape(-1, batch)
+        for level in self._levels:
+            level.run(values, batch)
+        if self.recurrent:
+            self.state = values
+        return values[self.output_columns].reshape(self.size, self.num_outputs, batch).transpose(0, 2, 1)
+
+
+class _NumpyLevel:
+    """One level evaluated with numpy: weighted source values gathered per connection and summed per node with
+    one bincount (connections sorted by node then source, the order a CSR product sums them in)."""
+
+    def __init__(self, level: LevelPack) -> None:
+        order = np.lexsort((level.sources, level.targets))
+        self.start, self.size = level.start, level.size
+        self.targets, self.sources = level.targets[order], level.sources[order]
+        self.weights = level.weights[order][:, None]
+        self.bias, self.response = level.bias[:, None], level.response[:, None]
+        self.groups = [(NUMPY_ACTIVATIONS[name], first, end) for name, first, end in level.groups]
+        self._bins: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
+
+    def _flat_targets(self, batch: int) -> np.ndarray:
+        """Bin of each (connection, batch column): node * batch + column."""
+        if self._bins[0] != batch:
+            self._bins = (batch, (self.targets[:, None] * batch + np.arange(batch)).ravel())
+        return self._bins[1]
+
+    def run(self, values: np.ndarray, batch: int) -> None:
+        # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since the
+        # sum is complete before any node is written.
+        weighted = values[self.sources] * self.weights
+        total = np.bincount(self._flat_targets(batch), weights=weighted.ravel(), minlength=self.size * batch)
+        z = self.bias + self.response * total.reshape(self.size, batch)
+        for fn, first, end in self.groups:
+            values[self.start + first : self.start + end] = fn(z[first:end])

@@ -39,7 +39,9 @@ def test_cartpole_population_in_lock_step_equals_per_genome_episodes(feed_forwar
 def test_any_gymnasium_env_runs_in_lock_step_one_instance_per_episode():
     task = GymTask("Acrobot-v1", episodes=2, max_steps=40)
     assert isinstance(lockstep_episodes(task.make_env, 3), SingleEnvLockstep)
-    _assert_batch_equals_single(task, _population(6, 3, True, size=6), list(range(6)))
+    genomes = _population(6, 3, True, size=6)
+    _assert_batch_equals_single(task, genomes, list(range(6)))
+    _assert_batch_equals_single(task, genomes[::-1], list(range(6)))  # the environments dropped last time are back
 
 
 @settings(max_examples=25, deadline=None)

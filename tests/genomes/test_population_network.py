@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +15,16 @@ from tests.neat_helpers import busy_config, grow
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), feed_forward=st.booleans(), size=st.integers(1, 12), batch=st.integers(1, 5))
-def test_packed_population_matches_per_genome_phenotypes(seed, feed_forward, size, batch):
+@given(seed=st.integers(0, 2**32 - 1), feed_forward=st.booleans(), size=st.integers(1, 12), batch=st.integers(1, 5),
+       backend=st.sampled_from(["auto", "torch"]))
+def test_packed_population_matches_per_genome_phenotypes(seed, feed_forward, size, batch, backend):
     config = busy_config(feed_forward=feed_forward, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
     ctx = MutationContext(config, InnovationTracker())
     rng = np.random.default_rng(seed)
     genomes = [grow(config, int(s), int(rng.integers(0, 30)), ctx) for s in rng.integers(0, 2**31, size=size)]
     assert packable(genomes)
-    packed = PopulationNetwork(genomes)
+    packed = PopulationNetwork(genomes, backend=backend)  # numpy on the CPU, or the torch path CUDA takes
+    assert packed.uses_numpy == (backend == "auto")
     networks = [g.phenotype() for g in genomes]
     x = rng.normal(size=(batch, 3)) * 3
     for _ in range(3 if not feed_forward else 1):  # recurrent: several steps with carried state
@@ -72,10 +75,11 @@ def test_auto_device_falls_back_to_cpu_without_a_gpu():
     np.testing.assert_allclose([r.fitness for r in on_auto], [r.fitness for r in on_cpu], rtol=1e-6)
 
 
-def test_subset_keeps_the_chosen_genomes_and_their_state():
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_subset_keeps_the_chosen_genomes_and_their_state(backend):
     config = busy_config(feed_forward=False, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
     genomes = [grow(config, s, 15) for s in range(6)]
-    full = PopulationNetwork(genomes)
+    full = PopulationNetwork(genomes, backend=backend)
     x = np.random.default_rng(0).normal(size=(6, 2, 3))
     full.activate(x)
     rows = [1, 4]
