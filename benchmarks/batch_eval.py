@@ -61,12 +61,13 @@ def per_genome(genomes: list[NeatGenome], inputs: np.ndarray) -> tuple[float, np
     return time.perf_counter() - started, out
 
 
-def batched(genomes: list[NeatGenome], inputs: np.ndarray, device: str, dtype: torch.dtype) -> tuple[float, np.ndarray]:
+def batched(genomes: list[NeatGenome], inputs: np.ndarray, device: str, dtype: torch.dtype,
+            backend: str = "auto") -> tuple[float, np.ndarray]:
     x = torch.as_tensor(inputs, dtype=dtype, device=device)  # inputs already on the device, as in a GPU task
     if x.device.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
-    network = PopulationNetwork(genomes, device=device, dtype=dtype)
+    network = PopulationNetwork(genomes, device=device, dtype=dtype, backend=backend)
     outs = [network.activate(x[t]) for t in range(len(inputs))]
     result = torch.stack(outs)
     if x.device.type == "cuda":
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--recurrent", action="store_true")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--backend", default="auto", choices=["auto", "torch"],
+                        help="auto: numpy/scipy for float64 on the CPU, torch otherwise; torch: always torch")
     parser.add_argument("--skip-loop", action="store_true", help="time the batched side only (large populations)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
@@ -90,11 +93,11 @@ def main() -> None:
     device, dtype = str(resolve_device(args.device)), getattr(torch, args.dtype)
     genomes = grown_population(args.population, args.recurrent, args.seed)
     inputs = np.random.default_rng(args.seed + 1).normal(size=(args.steps, args.population, args.batch, NUM_INPUTS))
-    batched(genomes[:8], inputs[:2, :8], device, dtype)  # warm-up: kernels, allocator
-    batch_seconds, batch_out = batched(genomes, inputs, device, dtype)
+    batched(genomes[:8], inputs[:2, :8], device, dtype, args.backend)  # warm-up: kernels, allocator
+    batch_seconds, batch_out = batched(genomes, inputs, device, dtype, args.backend)
     result = {
         "population": args.population, "steps": args.steps, "batch": args.batch, "recurrent": args.recurrent,
-        "device": device, "dtype": args.dtype, "batched_seconds": batch_seconds,
+        "device": device, "dtype": args.dtype, "backend": args.backend, "batched_seconds": batch_seconds,
         "batched_genome_steps_per_s": args.population * args.steps / batch_seconds,
         "mean_hidden_nodes": float(np.mean([len(g.hidden_keys) for g in genomes])),
         "mean_enabled_connections": float(np.mean([g.num_enabled() for g in genomes])),

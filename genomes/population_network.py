@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse
 import torch
 
 from genomes.activations import NUMPY_ACTIVATIONS
@@ -38,6 +39,7 @@ def packable(genomes: Sequence[NeatGenome]) -> bool:
 
 
 _default_device = torch.device("cpu")
+NUMPY_MAX_COLUMNS = 8192  # value columns (inputs and nodes of all genomes) up to which the CPU path uses numpy
 
 
 def set_default_device(device: str | torch.device) -> torch.device:
@@ -66,8 +68,8 @@ class PopulationNetwork:
         dtype: torch.dtype = torch.float64,
         backend: str = "auto",
     ) -> None:
-        """`backend` "auto" evaluates float64 on the CPU with numpy and everything else with torch; "torch" forces
-        torch (sparse CSR products; the path CUDA takes)."""
+        """`backend` "auto" evaluates float64 on the CPU with numpy/scipy up to NUMPY_MAX_COLUMNS value columns
+        and everything else with torch; "torch" forces torch (sparse CSR products; the path CUDA takes)."""
         if backend not in ("auto", "torch"):
             raise ValueError(f"unknown backend {backend!r} (auto or torch)")
         if not packable(genomes):
@@ -79,12 +81,14 @@ class PopulationNetwork:
         self.size, self.num_columns = pack.size, pack.num_columns
         self.node_columns = pack.node_columns
 
-        # float64 on the CPU runs in numpy: a few numpy calls per level cost a fraction of the equivalent torch
-        # calls, which matters when lock-step loops call a small network hundreds of times per generation.
+        # float64 on the CPU runs in numpy and scipy unless the population is large: a scipy CSR product per level
+        # costs a fraction of torch's per-call overhead, which dominates when lock-step loops call a small network
+        # hundreds of times per generation; on large populations torch's multithreaded kernels win.
         self.backend = backend
-        self.uses_numpy = backend == "auto" and self.device.type == "cpu" and dtype == torch.float64
+        self.uses_numpy = (backend == "auto" and self.device.type == "cpu" and dtype == torch.float64
+                           and pack.num_columns <= NUMPY_MAX_COLUMNS)
         if self.uses_numpy:
-            self._levels = [_NumpyLevel(lv) for lv in pack.levels]
+            self._levels = [_NumpyLevel(lv, pack.num_columns) for lv in pack.levels]
         else:
             self._levels = [
                 (lv.start, self._sparse(lv), self._tensor(lv.bias)[:, None], self._tensor(lv.response)[:, None],
@@ -172,36 +176,29 @@ class PopulationNetwork:
             values = np.zeros((self.num_columns, batch))
         values[1 : 1 + self.size * self.num_inputs] = x.transpose(0, 2, 1).reshape(-1, batch)
         for level in self._levels:
-            level.run(values, batch)
+            level.run(values)
         if self.recurrent:
             self.state = values
         return values[self.output_columns].reshape(self.size, self.num_outputs, batch).transpose(0, 2, 1)
 
 
 class _NumpyLevel:
-    """One level evaluated with numpy: weighted source values gathered per connection and summed per node with
-    one bincount (connections sorted by node then source, the order a CSR product sums them in)."""
+    """One level evaluated with numpy and scipy: its connections as a scipy CSR (nodes x columns) matrix, entries
+    sorted by node then source, one sparse-dense product per call."""
 
-    def __init__(self, level: LevelPack) -> None:
+    def __init__(self, level: LevelPack, num_columns: int) -> None:
         order = np.lexsort((level.sources, level.targets))
-        self.start, self.size = level.start, level.size
-        self.targets, self.sources = level.targets[order], level.sources[order]
-        self.weights = level.weights[order][:, None]
+        rows = np.concatenate([[0], np.cumsum(np.bincount(level.targets, minlength=level.size))])
+        self.matrix = scipy.sparse.csr_matrix(
+            (level.weights[order], level.sources[order], rows), shape=(level.size, num_columns)
+        )
+        self.start = level.start
         self.bias, self.response = level.bias[:, None], level.response[:, None]
         self.groups = [(NUMPY_ACTIVATIONS[name], first, end) for name, first, end in level.groups]
-        self._bins: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
 
-    def _flat_targets(self, batch: int) -> np.ndarray:
-        """Bin of each (connection, batch column): node * batch + column."""
-        if self._bins[0] != batch:
-            self._bins = (batch, (self.targets[:, None] * batch + np.arange(batch)).ravel())
-        return self._bins[1]
-
-    def run(self, values: np.ndarray, batch: int) -> None:
+    def run(self, values: np.ndarray) -> None:
         # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since the
-        # sum is complete before any node is written.
-        weighted = values[self.sources] * self.weights
-        total = np.bincount(self._flat_targets(batch), weights=weighted.ravel(), minlength=self.size * batch)
-        z = self.bias + self.response * total.reshape(self.size, batch)
+        # product is complete before any node is written.
+        z = self.bias + self.response * (self.matrix @ values)
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])
