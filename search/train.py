@@ -1,7 +1,8 @@
 """Supervised training of a candidate network: AdamW with a one-cycle schedule, early stopping on validation.
 
-Deterministic on CPU for a given seed (initialization, dropout and batch order all come from it, inside a forked RNG
-so torch's global generator is left as it was); on CUDA, cudnn autotuning and bfloat16 autocast for speed. The
+Deterministic on CPU for a given seed and torch thread count (initialization, dropout and batch order all come from
+the seed, inside a forked RNG so torch's global generator is left as it was; another thread count changes the order
+of floating-point sums); on CUDA, cudnn autotuning and bfloat16 autocast for speed. The
 validation split selects; the test split is only scored when asked, for the final report.
 
 Every network the search builds (CellNetwork, RnnNetwork, StandardCnn, RecurrentBaseline) has an nn.Dropout named
