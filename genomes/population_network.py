@@ -12,7 +12,7 @@ phenotypes for them.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse
@@ -88,15 +88,11 @@ class PopulationNetwork:
         self.uses_numpy = (backend == "auto" and self.device.type == "cpu" and dtype == torch.float64
                            and pack.num_columns <= NUMPY_MAX_COLUMNS)
         if self.uses_numpy:
-            self._levels = [_NumpyLevel(lv, pack.num_columns) for lv in pack.levels]
+            self._levels: list[_NumpyLevel | _TorchLevel] = [_NumpyLevel(lv, pack.num_columns) for lv in pack.levels]
+            self._output_index: np.ndarray | torch.Tensor = pack.outputs.ravel()
         else:
-            self._levels = [
-                (lv.start, self._sparse(lv), self._tensor(lv.bias)[:, None], self._tensor(lv.response)[:, None],
-                 [(TORCH_ACTIVATIONS[name], first, end) for name, first, end in lv.groups])
-                for lv in pack.levels
-            ]
-        self.output_columns = pack.outputs.ravel()
-        self.outputs = torch.as_tensor(self.output_columns, device=self.device)
+            self._levels = [_TorchLevel(lv, self._sparse(lv), self._tensor) for lv in pack.levels]
+            self._output_index = torch.as_tensor(pack.outputs.ravel(), device=self.device)
         # recurrent: (columns, batch) values of the previous step, a numpy array or a tensor like the levels
         self.state: np.ndarray | torch.Tensor | None = None
 
@@ -136,50 +132,49 @@ class PopulationNetwork:
     def activate(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """inputs (batch, n_in) or (population, batch, n_in); returns (population, batch, n_out) on the network's
         device. Recurrent populations advance one time step per call."""
-        if self.uses_numpy:
-            return torch.from_numpy(self._activate_numpy(inputs))
-        x = torch.as_tensor(inputs, dtype=self.dtype, device=self.device)
-        if x.ndim == 2:
-            x = x.expand(self.size, *x.shape)
+        x = self._population_inputs(inputs)
         if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
             raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
                              f" got {tuple(x.shape)}")
         batch = x.shape[1]
         if self.recurrent and self.state is not None and self.state.shape[1] == batch:
             values = self.state
+        elif self.uses_numpy:
+            values = np.zeros((self.num_columns, batch))
         else:
             values = torch.zeros((self.num_columns, batch), dtype=self.dtype, device=self.device)
-        values[1 : 1 + self.size * self.num_inputs] = x.permute(0, 2, 1).reshape(-1, batch)
-        for start, weights, bias, response, groups in self._levels:
-            # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since
-            # the product is complete before any node is written.
-            z = bias + response * torch.sparse.mm(weights, values)
-            for fn, first, end in groups:
-                values[start + first : start + end] = fn(z[first:end])
-        if self.recurrent:
-            self.state = values
-        out = values.index_select(0, self.outputs).view(self.size, self.num_outputs, batch)
-        return out.permute(0, 2, 1)
-
-    def _activate_numpy(self, inputs: np.ndarray | torch.Tensor) -> np.ndarray:
-        x = inputs.numpy(force=True) if isinstance(inputs, torch.Tensor) else inputs
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 2:
-            x = np.broadcast_to(x, (self.size, *x.shape))
-        if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
-            raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
-                             f" got {tuple(x.shape)}")
-        batch = x.shape[1]
-        if self.recurrent and self.state is not None and self.state.shape[1] == batch:
-            values = self.state
-        else:
-            values = np.zeros((self.num_columns, batch))
-        values[1 : 1 + self.size * self.num_inputs] = x.transpose(0, 2, 1).reshape(-1, batch)
+        values[1 : 1 + self.size * self.num_inputs] = x.swapaxes(1, 2).reshape(-1, batch)
         for level in self._levels:
             level.run(values)
         if self.recurrent:
             self.state = values
-        return values[self.output_columns].reshape(self.size, self.num_outputs, batch).transpose(0, 2, 1)
+        out = values[self._output_index].reshape(self.size, self.num_outputs, batch).swapaxes(1, 2)
+        return torch.from_numpy(out) if self.uses_numpy else out
+
+    def _population_inputs(self, inputs: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """The inputs as this network's array kind, (batch, n_in) shared by every genome broadcast to
+        (population, batch, n_in)."""
+        if self.uses_numpy:
+            x = np.asarray(inputs.numpy(force=True) if isinstance(inputs, torch.Tensor) else inputs, dtype=np.float64)
+            return np.broadcast_to(x, (self.size, *x.shape)) if x.ndim == 2 else x
+        x = torch.as_tensor(inputs, dtype=self.dtype, device=self.device)
+        return x.expand(self.size, *x.shape) if x.ndim == 2 else x
+
+
+class _TorchLevel:
+    """One level evaluated with torch: a sparse CSR product, on the CPU or CUDA."""
+
+    def __init__(self, level: LevelPack, matrix: torch.Tensor, tensor: Callable[[np.ndarray], torch.Tensor]) -> None:
+        self.start, self.matrix = level.start, matrix
+        self.bias, self.response = tensor(level.bias)[:, None], tensor(level.response)[:, None]
+        self.groups = [(TORCH_ACTIVATIONS[name], first, end) for name, first, end in level.groups]
+
+    def run(self, values: torch.Tensor) -> None:
+        # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since the
+        # product is complete before any node is written.
+        z = self.bias + self.response * torch.sparse.mm(self.matrix, values)
+        for fn, first, end in self.groups:
+            values[self.start + first : self.start + end] = fn(z[first:end])
 
 
 class _NumpyLevel:
