@@ -100,15 +100,12 @@ class PopulationNetwork:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
     def _sparse(self, level: LevelPack) -> torch.Tensor:
-        """The level's connections as a CSR (nodes x columns) matrix, entries sorted by row then column (what
-        coalescing a COO matrix gives; (node, source) pairs are unique), built directly from numpy."""
-        order = np.lexsort((level.sources, level.targets))
-        rows = np.concatenate([[0], np.cumsum(np.bincount(level.targets, minlength=level.size))])
+        """The level's connections as a torch CSR (nodes x columns) matrix."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
             return torch.sparse_csr_tensor(
-                torch.as_tensor(rows, device=self.device), torch.as_tensor(level.sources[order], device=self.device),
-                self._tensor(level.weights[order]), (level.size, self.num_columns), check_invariants=False,
+                torch.as_tensor(level.indptr, device=self.device), torch.as_tensor(level.sources, device=self.device),
+                self._tensor(level.weights), (level.size, self.num_columns), check_invariants=False,
             )
 
     def reset(self) -> None:
@@ -178,14 +175,12 @@ class _TorchLevel:
 
 
 class _NumpyLevel:
-    """One level evaluated with numpy and scipy: its connections as a scipy CSR (nodes x columns) matrix, entries
-    sorted by node then source, one sparse-dense product per call."""
+    """One level evaluated with numpy and scipy: a sparse-dense product with its connections as a scipy CSR
+    (nodes x columns) matrix."""
 
     def __init__(self, level: LevelPack, num_columns: int) -> None:
-        order = np.lexsort((level.sources, level.targets))
-        rows = np.concatenate([[0], np.cumsum(np.bincount(level.targets, minlength=level.size))])
         self.matrix = scipy.sparse.csr_matrix(
-            (level.weights[order], level.sources[order], rows), shape=(level.size, num_columns)
+            (level.weights, level.sources, level.indptr), shape=(level.size, num_columns)
         )
         self.start = level.start
         self.bias, self.response = level.bias[:, None], level.response[:, None]

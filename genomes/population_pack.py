@@ -24,8 +24,9 @@ from genomes.neat_genome import NeatGenome
 class LevelPack:
     start: int  # value column of the level's first node
     size: int  # nodes in the level
-    targets: np.ndarray  # (E,) node of each incoming connection, relative to `start`
-    sources: np.ndarray  # (E,) value column feeding it
+    # The level's incoming connections as a CSR (nodes x columns) matrix, entries sorted by node, then by source:
+    indptr: np.ndarray  # (size + 1,) node i's connections are entries indptr[i]:indptr[i + 1]
+    sources: np.ndarray  # (E,) value column feeding each connection
     weights: np.ndarray  # (E,)
     bias: np.ndarray  # (size,)
     response: np.ndarray  # (size,)
@@ -86,11 +87,14 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
     packed, start = [], 0
     for d in range(int(level.max(initial=-1)) + 1):
         end = start + int(np.count_nonzero(sorted_level == d))
-        edges = (target_column >= base + start) & (target_column < base + end)
+        edges = np.flatnonzero((target_column >= base + start) & (target_column < base + end))
+        targets = target_column[edges] - base - start
+        edges = edges[np.lexsort((source_column[edges], targets))]
         runs = sorted_activation[start:end]
         bounds = np.flatnonzero(np.diff(runs)) + 1
         packed.append(LevelPack(
-            start=base + start, size=end - start, targets=target_column[edges] - base - start,
+            start=base + start, size=end - start,
+            indptr=np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=end - start))]),
             sources=source_column[edges], weights=weight[edges], bias=bias[start:end], response=response[start:end],
             groups=tuple((str(names[runs[a]]), int(a), int(b))
                          for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), end - start])),
