@@ -50,6 +50,8 @@ class GeneTable:
 
     @classmethod
     def concat(cls, *tables: Self) -> Self:
+        if len(tables) == 1:
+            return tables[0]  # tables are immutable, so one needs no copy
         return cls(**{name: np.concatenate([t.__dict__[name] for t in tables]) for name in cls.names()})
 
     def to_dict(self) -> dict[str, list[Any]]:

@@ -21,20 +21,14 @@ def crossover(
     when `equal`). A gene disabled in either parent that has it is disabled in the child with probability
     `disable_inherited_rate`, enabled otherwise."""
     a, b = fitter.connections, other.connections
-    # Walk the fitter parent's genes (already in innovation order) and look each up in the other parent.
-    row_b, matched = sorted_rows(b.innovation, a.innovation)
-    b_weight, b_enabled = (b.weight[row_b], b.enabled[row_b]) if len(b) else (a.weight, a.enabled)
-    from_b = matched & (rng.random(len(a)) < 0.5)
-    disabled = ~a.enabled | (matched & ~b_enabled)
-    keep_disabled = rng.random(len(a)) < config.disable_inherited_rate
-    child = a.replace(weight=np.where(from_b, b_weight, a.weight), enabled=~(disabled & keep_disabled))
+    child = _inherit_connections(a, b, None, None, rng, config)
     if equal:
         _, in_a = sorted_rows(a.innovation, b.innovation)
         extra = _compatible(child, b.take(~in_a), fitter.feed_forward)
         keep_disabled = rng.random(len(extra)) < config.disable_inherited_rate
         extra = extra.replace(enabled=~(~extra.enabled & keep_disabled))
         child = ConnectionGenes.concat(child, extra).sorted()
-    nodes = _inherit_nodes(fitter, other, child, rng)
+    nodes, _ = _inherit_nodes([fitter], [other], child, None, rng)
     return NeatGenome(fitter.num_inputs, fitter.num_outputs, fitter.feed_forward, nodes, child)
 
 
@@ -43,56 +37,85 @@ def crossover_many(
 ) -> list[NeatGenome]:
     """`crossover(fitter, other)` (unequal fitness) for many pairs at once: the pairs' genes are concatenated and
     aligned by (pair, innovation) codes, so a generation's crossovers cost a fixed handful of numpy calls plus
-    slicing the children out, instead of a dozen calls per child. The rule is crossover's; the random draws are
-    made for all genes together."""
+    slicing the children out, instead of a dozen calls per child. The random draws are made for all genes
+    together."""
     if not pairs:
         return []
-    fitter = [f for f, _ in pairs]
+    fitter, other = [f for f, _ in pairs], [o for _, o in pairs]
     a = ConnectionGenes.concat(*(f.connections for f in fitter))
-    b = ConnectionGenes.concat(*(o.connections for _, o in pairs))
-    a_sizes = np.array([len(f.connections) for f in fitter])
+    b = ConnectionGenes.concat(*(o.connections for o in other))
+    a_sizes = [len(f.connections) for f in fitter]
     a_owner = np.repeat(np.arange(len(pairs)), a_sizes)
-    b_owner = np.repeat(np.arange(len(pairs)), [len(o.connections) for _, o in pairs])
-    stride = 1 + int(max(a.innovation.max(initial=0), b.innovation.max(initial=0)))
-    row_b, matched = sorted_rows(b_owner * stride + b.innovation, a_owner * stride + a.innovation)
+    b_owner = np.repeat(np.arange(len(pairs)), [len(o.connections) for o in other])
+    conns = _inherit_connections(a, b, a_owner, b_owner, rng, config)
+    nodes, node_counts = _inherit_nodes(fitter, other, conns, a_owner, rng)
+    conn_bounds = np.concatenate([[0], np.cumsum(a_sizes)]).tolist()
+    node_bounds = np.concatenate([[0], np.cumsum(node_counts)]).tolist()
+    children = []
+    for i, f in enumerate(fitter):
+        c0, c1, n0, n1 = conn_bounds[i], conn_bounds[i + 1], node_bounds[i], node_bounds[i + 1]
+        child_conns = ConnectionGenes.from_columns({k: v[c0:c1] for k, v in conns.__dict__.items()})
+        child_nodes = NodeGenes.from_columns({k: v[n0:n1] for k, v in nodes.__dict__.items()})
+        children.append(NeatGenome(f.num_inputs, f.num_outputs, f.feed_forward, child_nodes, child_conns))
+    return children
+
+
+def _inherit_connections(
+    a: ConnectionGenes,
+    b: ConnectionGenes,
+    a_owner: np.ndarray | None,
+    b_owner: np.ndarray | None,
+    rng: np.random.Generator,
+    config: NeatGenomeConfig,
+) -> ConnectionGenes:
+    """The fitter parents' genes (`a`, child `a_owner[i]`'s) with the other parents' (`b`) matching genes aligned
+    by (child, innovation): a matching gene's weight from either parent at random, and a gene disabled in either
+    parent that has it disabled with probability `disable_inherited_rate`. Owners None: a single child."""
+    if a_owner is None or b_owner is None:
+        row_b, matched = sorted_rows(b.innovation, a.innovation)
+    else:
+        stride = 1 + int(max(a.innovation.max(initial=0), b.innovation.max(initial=0)))
+        row_b, matched = sorted_rows(b_owner * stride + b.innovation, a_owner * stride + a.innovation)
     b_weight, b_enabled = (b.weight[row_b], b.enabled[row_b]) if len(b) else (a.weight, a.enabled)
     draws = rng.random((2, len(a)))
     from_b = matched & (draws[0] < 0.5)
     disabled = ~a.enabled | (matched & ~b_enabled)
-    weight = np.where(from_b, b_weight, a.weight)
-    enabled = ~(disabled & (draws[1] < config.disable_inherited_rate))
+    keep_disabled = draws[1] < config.disable_inherited_rate
+    return a.replace(weight=np.where(from_b, b_weight, a.weight), enabled=~(disabled & keep_disabled))
 
-    # Nodes: each child's outputs and the nodes its (the fitter parent's) connection genes reference.
-    a_nodes = NodeGenes.concat(*(f.nodes for f in fitter))
-    b_nodes = NodeGenes.concat(*(o.nodes for _, o in pairs))
-    node_stride = 1 + int(max(a_nodes.key.max(initial=0), b_nodes.key.max(initial=0)))
-    n_out = fitter[0].num_outputs
-    outputs = np.arange(n_out)
-    from_node = a.source >= 0
-    codes = np.unique(np.concatenate([
-        (np.arange(len(pairs))[:, None] * node_stride + outputs).ravel(),
-        a_owner[from_node] * node_stride + a.source[from_node],
-        a_owner * node_stride + a.target,
-    ]))
-    a_node_owner = np.repeat(np.arange(len(pairs)), [len(f.nodes) for f in fitter])
-    b_node_owner = np.repeat(np.arange(len(pairs)), [len(o.nodes) for _, o in pairs])
-    row_na, in_a = sorted_rows(a_node_owner * node_stride + a_nodes.key, codes)
-    row_nb, in_b = sorted_rows(b_node_owner * node_stride + b_nodes.key, codes)
+
+def _inherit_nodes(
+    fitter: list[NeatGenome], other: list[NeatGenome], conns: ConnectionGenes, owner: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[NodeGenes, np.ndarray]:
+    """Each child's nodes (child `owner[i]` has connection gene i; owner None: a single child): its outputs plus
+    every node its connections reference; a node both parents have takes its attributes from either at random,
+    otherwise from the parent that has it. Returns the children's node tables concatenated and each child's node
+    count."""
+    a = NodeGenes.concat(*(f.nodes for f in fitter))
+    b = NodeGenes.concat(*(o.nodes for o in other))
+    from_node = conns.source >= 0
+    outputs = np.arange(fitter[0].num_outputs)
+    if owner is None:
+        codes = np.unique(np.concatenate([outputs, conns.source[from_node], conns.target]))
+        (row_a, in_a), (row_b, in_b) = sorted_rows(a.key, codes), sorted_rows(b.key, codes)
+        counts = np.array([len(codes)])
+    else:
+        stride = 1 + int(max(a.key.max(initial=0), b.key.max(initial=0)))
+        children = np.arange(len(fitter))
+        codes = np.unique(np.concatenate([
+            (children[:, None] * stride + outputs).ravel(),
+            owner[from_node] * stride + conns.source[from_node],
+            owner * stride + conns.target,
+        ]))
+        a_owner = np.repeat(children, [len(f.nodes) for f in fitter])
+        b_owner = np.repeat(children, [len(o.nodes) for o in other])
+        row_a, in_a = sorted_rows(a_owner * stride + a.key, codes)
+        row_b, in_b = sorted_rows(b_owner * stride + b.key, codes)
+        counts = np.bincount(codes // stride, minlength=len(fitter))
     use_b = ~in_a | (in_b & (rng.random(len(codes)) < 0.5))
-    node_columns = {
-        name: np.where(use_b, b_nodes.__dict__[name][row_nb], column[row_na])
-        for name, column in a_nodes.__dict__.items()
-    }
-    conn_columns = {**a.__dict__, "weight": weight, "enabled": enabled}
-    conn_bounds = np.concatenate([[0], np.cumsum(a_sizes)]).tolist()
-    node_bounds = np.concatenate([[0], np.cumsum(np.bincount(codes // node_stride, minlength=len(pairs)))]).tolist()
-    children = []
-    for i, f in enumerate(fitter):
-        c0, c1, n0, n1 = conn_bounds[i], conn_bounds[i + 1], node_bounds[i], node_bounds[i + 1]
-        conns = ConnectionGenes.from_columns({k: v[c0:c1] for k, v in conn_columns.items()})
-        nodes = NodeGenes.from_columns({k: v[n0:n1] for k, v in node_columns.items()})
-        children.append(NeatGenome(f.num_inputs, f.num_outputs, f.feed_forward, nodes, conns))
-    return children
+    columns = {name: np.where(use_b, b.__dict__[name][row_b], column[row_a]) for name, column in a.__dict__.items()}
+    return NodeGenes.from_columns(columns), counts
 
 
 def _compatible(child: ConnectionGenes, extra: ConnectionGenes, feed_forward: bool) -> ConnectionGenes:
@@ -109,26 +132,6 @@ def _compatible(child: ConnectionGenes, extra: ConnectionGenes, feed_forward: bo
         pairs.add((s, t))
         source, target = np.append(source, s), np.append(target, t)
     return extra.take(keep)
-
-
-def _inherit_nodes(
-    fitter: NeatGenome, other: NeatGenome, conns: ConnectionGenes, rng: np.random.Generator
-) -> NodeGenes:
-    """Outputs plus every node the child's connections reference; a node both parents have takes its attributes
-    from either at random, otherwise from the parent that has it."""
-    keys = np.unique(
-        np.concatenate([np.arange(fitter.num_outputs, dtype=np.int64), conns.source[conns.source >= 0], conns.target])
-    )
-    a, b = fitter.nodes, other.nodes
-    row_a, in_a = sorted_rows(a.key, keys)
-    row_b, in_b = sorted_rows(b.key, keys)
-    use_b = ~in_a | (in_b & (rng.random(len(keys)) < 0.5))
-    return NodeGenes(
-        **{
-            name: np.where(use_b, getattr(b, name)[row_b], getattr(a, name)[row_a])
-            for name in NodeGenes.names()
-        }
-    )
 
 
 def sorted_rows(sorted_keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
