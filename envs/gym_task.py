@@ -31,6 +31,7 @@ class GymTask:
     _env: Any = field(default=None, init=False, repr=False, compare=False)
 
     _lockstep: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _action_space: Any = field(default=None, init=False, repr=False, compare=False)
 
     def make_env(self) -> gymnasium.Env:
         kwargs = {"max_episode_steps": self.max_steps} if self.max_steps else {}
@@ -47,8 +48,14 @@ class GymTask:
         return int(np.prod(self.env.observation_space.shape))
 
     @property
+    def action_space(self) -> gymnasium.Space:
+        if self._action_space is None:
+            self._action_space = self.env.action_space
+        return self._action_space
+
+    @property
     def num_outputs(self) -> int:
-        space = self.env.action_space
+        space = self.action_space
         if isinstance(space, gymnasium.spaces.Discrete):
             return int(space.n)
         if isinstance(space, gymnasium.spaces.Box):
@@ -63,16 +70,17 @@ class GymTask:
         return float(spec_threshold) if spec_threshold is not None else float("inf")
 
     def act(self, output: np.ndarray) -> Any:
-        space = self.env.action_space
+        space = self.action_space
         if isinstance(space, gymnasium.spaces.Discrete):
             return int(np.argmax(output)) + int(space.start)
         return np.clip(output, space.low.ravel(), space.high.ravel()).reshape(space.shape).astype(space.dtype)
 
     def act_batch(self, outputs: np.ndarray) -> np.ndarray:
         """`act` for (episodes, outputs) rows."""
-        space = self.env.action_space
+        space = self.action_space
         if isinstance(space, gymnasium.spaces.Discrete):
-            return np.argmax(outputs, axis=1) + int(space.start)
+            actions = outputs.argmax(axis=1)
+            return actions + int(space.start) if space.start else actions
         low, high = space.low.ravel(), space.high.ravel()
         return np.clip(outputs, low, high).reshape(-1, *space.shape).astype(space.dtype)
 
@@ -106,24 +114,37 @@ class GymTask:
         network = PopulationNetwork(genomes)
         episode = np.arange(pop * eps)  # the episode of each environment row
         obs = envs.reset(episode_seeds)
-        returns = np.zeros(pop * eps)
+        returns = np.zeros(pop * eps)  # by episode, collected when rows are dropped and at the end
+        row_returns = np.zeros(pop * eps)  # by row, since the last collection
         active = np.ones(pop * eps, dtype=bool)
-        while active.any():
+        while True:
+            outputs = network.activate_numpy(obs.reshape(network.size, eps, -1))
+            obs, rewards, done = envs.step(self.act_batch(outputs.reshape(len(episode), -1)), active)
+            row_returns += rewards
+            if not (done & active).any():
+                continue
+            active &= ~done
             running = active.reshape(network.size, eps).any(axis=1)
-            if np.count_nonzero(running) <= network.size // 2:
+            remaining = np.count_nonzero(running)
+            if remaining == 0:
+                break
+            if remaining <= network.size // 2:
                 rows = np.flatnonzero(np.repeat(running, eps))
+                returns[episode] += row_returns
                 network = network.subset(np.flatnonzero(running))
                 envs.keep(rows)
-                obs, active, episode = obs[rows], active[rows], episode[rows]
-            outputs = network.activate(np.asarray(obs, dtype=np.float64).reshape(network.size, eps, -1))
-            obs, rewards, done = envs.step(self.act_batch(outputs.numpy().reshape(len(episode), -1)), active)
-            returns[episode] += rewards
-            active &= ~done
-        return [self._result(r) for r in returns.reshape(pop, eps)]
+                obs, active, episode, row_returns = obs[rows], active[rows], episode[rows], np.zeros(len(rows))
+        returns[episode] += row_returns
+        return self._results(returns.reshape(pop, eps))
+
+    def _results(self, returns: np.ndarray) -> list[EvalResult]:
+        """One result per row of (genomes, episodes) returns."""
+        threshold = self.threshold
+        return [EvalResult(mean, {"return": mean, "min_return": low}, solved=mean >= threshold)
+                for mean, low in zip(returns.mean(axis=1).tolist(), returns.min(axis=1).tolist())]
 
     def _result(self, returns: np.ndarray) -> EvalResult:
-        mean = float(np.mean(returns))
-        return EvalResult(mean, {"return": mean, "min_return": float(np.min(returns))}, solved=mean >= self.threshold)
+        return self._results(returns[None])[0]
 
     def _episodes(self, count: int) -> Any:
         """The lock-step environments for `count` episodes, built once per count."""

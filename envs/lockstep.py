@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import gymnasium
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
-from gymnasium.utils import seeding
+
+from envs.batch_seeding import uniform_per_seed
 
 
 class LockstepEpisodes(Protocol):
@@ -70,38 +71,43 @@ class SingleEnvLockstep:
 
 
 class CartPoleLockstep:
-    """CartPole episodes as (4, episodes) float64 arrays; each starts where `CartPoleEnv.reset(seed)` starts and ends
-    at termination or `max_steps` steps. Every kept episode is updated each step (finished ones too: their rows are
-    ignored), which costs less than gathering the running ones; the update is elementwise, so a row's values do not
-    depend on the others."""
+    """CartPole episodes as a (4, episodes) float64 state; each starts where `CartPoleEnv.reset(seed)` starts and
+    ends at termination or `max_steps` steps. Every kept episode is updated each step (finished ones too: their
+    rows are ignored), which costs less than gathering the running ones; the update is elementwise, so a row's
+    values do not depend on the others. All episodes start together, so one step counter serves them all."""
 
     def __init__(self, env: CartPoleEnv, episodes: int, max_steps: int) -> None:
         self.env, self.episodes, self.max_steps = env, episodes, max_steps
         self.state = np.zeros((4, episodes))
-        self.steps = np.zeros(episodes, dtype=np.int64)
+        self.steps = 0
+        self._force = np.array([-env.force_mag, env.force_mag])
+        self._limits = np.array([[env.x_threshold], [env.theta_threshold_radians]])
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
-        starts = [seeding.np_random(int(s))[0].uniform(low=-0.05, high=0.05, size=(4,)) for s in seeds]
-        self.state = np.stack(starts, axis=1)
-        self.steps = np.zeros(len(seeds), dtype=np.int64)
+        # what CartPoleEnv.reset(seed) draws: seeding.np_random(seed)[0].uniform(-0.05, 0.05, 4)
+        self.state = np.ascontiguousarray(uniform_per_seed(seeds, -0.05, 0.05, 4).T)
+        self.steps = 0
         return self.state.T.astype(np.float32)
 
     def keep(self, rows: np.ndarray) -> None:
-        self.state, self.steps = self.state[:, rows], self.steps[rows]
+        self.state = self.state[:, rows]
 
     def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        e = self.env
-        x, x_dot, theta, theta_dot = self.state
-        force = np.where(np.asarray(actions) == 1, e.force_mag, -e.force_mag)
+        # CartPoleEnv.step's expressions in its order of operations, so each row rounds exactly as the single
+        # environment does; the Euler update is state + tau * (x_dot, xacc, theta_dot, thetaacc).
+        e, state = self.env, self.state
+        theta, theta_dot = state[2], state[3]
         costheta, sintheta = np.cos(theta), np.sin(theta)
-        temp = (force + e.polemass_length * np.square(theta_dot) * sintheta) / e.total_mass
-        thetaacc = (e.gravity * sintheta - costheta * temp) / (
-            e.length * (4.0 / 3.0 - e.masspole * np.square(costheta) / e.total_mass)
-        )
-        xacc = temp - e.polemass_length * thetaacc * costheta / e.total_mass
-        x, x_dot = x + e.tau * x_dot, x_dot + e.tau * xacc
-        theta, theta_dot = theta + e.tau * theta_dot, theta_dot + e.tau * thetaacc
-        self.state = np.stack((x, x_dot, theta, theta_dot))
+        temp = (self._force[actions] + e.polemass_length * np.square(theta_dot) * sintheta) / e.total_mass
+        derivative = np.empty_like(state)
+        derivative[0::2] = state[1::2]
+        thetaacc = np.divide(e.gravity * sintheta - costheta * temp,
+                             e.length * (4.0 / 3.0 - e.masspole * np.square(costheta) / e.total_mass), out=derivative[3])
+        np.subtract(temp, e.polemass_length * thetaacc * costheta / e.total_mass, out=derivative[1])
+        derivative *= e.tau
+        state += derivative
         self.steps += 1
-        terminated = (np.abs(x) > e.x_threshold) | (np.abs(theta) > e.theta_threshold_radians)
-        return self.state.T.astype(np.float32), active.astype(np.float64), terminated | (self.steps >= self.max_steps)
+        done = (np.abs(state[0::2]) > self._limits).any(axis=0)
+        if self.steps >= self.max_steps:
+            done[:] = True
+        return state.T.astype(np.float32), active.astype(np.float64), done

@@ -20,7 +20,7 @@ import torch
 
 from genomes.activations import NUMPY_ACTIVATIONS
 from genomes.neat_genome import NeatGenome
-from genomes.population_pack import LevelPack, pack_population
+from genomes.population_pack import LevelPack, PopulationPack, pack_population
 from genomes.torch_ops import TORCH_ACTIVATIONS
 
 _ACTIVATION_FNS = list(TORCH_ACTIVATIONS.values())
@@ -67,15 +67,17 @@ class PopulationNetwork:
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float64,
         backend: str = "auto",
+        pack: PopulationPack | None = None,
     ) -> None:
         """`backend` "auto" evaluates float64 on the CPU with numpy/scipy up to NUMPY_MAX_COLUMNS value columns
-        and everything else with torch; "torch" forces torch (sparse CSR products; the path CUDA takes)."""
+        and everything else with torch; "torch" forces torch (sparse CSR products; the path CUDA takes). `pack`
+        is the genomes' pack where the caller has it already."""
         if backend not in ("auto", "torch"):
             raise ValueError(f"unknown backend {backend!r} (auto or torch)")
-        if not packable(genomes):
+        if pack is None and not packable(genomes):
             raise ValueError("genomes must share inputs, outputs and mode, and use only sum aggregation")
         self.genomes = list(genomes)
-        pack = pack_population(self.genomes)
+        self.pack = pack = pack or pack_population(self.genomes)
         self.device, self.dtype = resolve_device(device), dtype
         self.num_inputs, self.num_outputs, self.recurrent = pack.num_inputs, pack.num_outputs, pack.recurrent
         self.size, self.num_columns = pack.size, pack.num_columns
@@ -95,6 +97,7 @@ class PopulationNetwork:
             self._output_index = torch.as_tensor(pack.outputs.ravel(), device=self.device)
         # recurrent: (columns, batch) values of the previous step, a numpy array or a tensor like the levels
         self.state: np.ndarray | torch.Tensor | None = None
+        self._buffer: np.ndarray | torch.Tensor | None = None  # feed-forward: the last step's value array
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -113,11 +116,14 @@ class PopulationNetwork:
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PopulationNetwork:
         """The network of genomes `rows` only, carrying their recurrent state: lock-step loops shrink the batch
-        as genomes finish, so late steps cost what the remaining genomes cost."""
-        rows = [int(r) for r in rows]
-        sub = PopulationNetwork([self.genomes[r] for r in rows], self.device, self.dtype, self.backend)
+        as genomes finish, so late steps cost what the remaining genomes cost. Ascending rows are cut out of this
+        network's pack; any other order is packed anew."""
+        rows = np.asarray(rows, dtype=np.int64)
+        pack = self.pack.select(rows) if np.all(np.diff(rows) > 0) else None
+        sub = PopulationNetwork([self.genomes[r] for r in rows.tolist()], self.device, self.dtype, self.backend,
+                                pack=pack)
         if self.state is not None:
-            old, new = np.concatenate([self.node_columns[r] for r in rows]), np.concatenate(sub.node_columns)
+            old, new = np.concatenate([self.node_columns[r] for r in rows.tolist()]), np.concatenate(sub.node_columns)
             if self.uses_numpy:
                 sub.state = np.zeros((sub.num_columns, self.state.shape[1]))
             else:
@@ -129,24 +135,42 @@ class PopulationNetwork:
     def activate(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """inputs (batch, n_in) or (population, batch, n_in); returns (population, batch, n_out) on the network's
         device. Recurrent populations advance one time step per call."""
-        x = self._population_inputs(inputs)
+        out = self._forward(self._population_inputs(inputs))
+        return torch.from_numpy(out) if self.uses_numpy else out
+
+    def activate_numpy(self, inputs: np.ndarray | torch.Tensor) -> np.ndarray:
+        """`activate` as a numpy array: lock-step loops that act on the outputs with numpy skip the tensor wrapper
+        on the numpy path and get one device-to-host copy on the torch path."""
+        out = self._forward(self._population_inputs(inputs))
+        return out if self.uses_numpy else out.numpy(force=True)
+
+    def _forward(self, x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
             raise ValueError(f"expected inputs (batch, {self.num_inputs}) or ({self.size}, batch, {self.num_inputs}),"
                              f" got {tuple(x.shape)}")
         batch = x.shape[1]
-        if self.recurrent and self.state is not None and self.state.shape[1] == batch:
-            values = self.state
-        elif self.uses_numpy:
-            values = np.zeros((self.num_columns, batch))
-        else:
-            values = torch.zeros((self.num_columns, batch), dtype=self.dtype, device=self.device)
+        values = self._values(batch)
         values[1 : 1 + self.size * self.num_inputs] = x.swapaxes(1, 2).reshape(-1, batch)
         for level in self._levels:
             level.run(values)
         if self.recurrent:
             self.state = values
-        out = values[self._output_index].reshape(self.size, self.num_outputs, batch).swapaxes(1, 2)
-        return torch.from_numpy(out) if self.uses_numpy else out
+        return values[self._output_index].reshape(self.size, self.num_outputs, batch).swapaxes(1, 2)
+
+    def _values(self, batch: int) -> np.ndarray | torch.Tensor:
+        """The (columns, batch) value array a step writes: the recurrent state, or a buffer that feed-forward steps
+        reuse (every step writes all input and node columns; the others stay zero)."""
+        if self.recurrent and self.state is not None and self.state.shape[1] == batch:
+            return self.state
+        if not self.recurrent and self._buffer is not None and self._buffer.shape[1] == batch:
+            return self._buffer
+        if self.uses_numpy:
+            values = np.zeros((self.num_columns, batch))
+        else:
+            values = torch.zeros((self.num_columns, batch), dtype=self.dtype, device=self.device)
+        if not self.recurrent:
+            self._buffer = values
+        return values
 
     def _population_inputs(self, inputs: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         """The inputs as this network's array kind, (batch, n_in) shared by every genome broadcast to
@@ -183,12 +207,17 @@ class _NumpyLevel:
             (level.weights, level.sources, level.indptr), shape=(level.size, num_columns)
         )
         self.start = level.start
-        self.bias, self.response = level.bias[:, None], level.response[:, None]
+        self.bias = level.bias[:, None]
+        # response * sum is the sum itself when every response is 1, so the product is skipped then
+        self.response = None if np.all(level.response == 1.0) else level.response[:, None]
         self.groups = [(NUMPY_ACTIVATIONS[name], first, end) for name, first, end in level.groups]
 
     def run(self, values: np.ndarray) -> None:
         # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since the
         # product is complete before any node is written.
-        z = self.bias + self.response * (self.matrix @ values)
+        z = self.matrix @ values
+        if self.response is not None:
+            z *= self.response
+        z += self.bias
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])

@@ -31,6 +31,7 @@ class LevelPack:
     bias: np.ndarray  # (size,)
     response: np.ndarray  # (size,)
     groups: tuple[tuple[str, int, int], ...]  # (activation, first, end) node runs, relative to `start`
+    genome: np.ndarray  # (size,) the genome of each node
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,40 @@ class PopulationPack:
     levels: tuple[LevelPack, ...]
     outputs: np.ndarray  # (P, n_out) value column of each output node
     node_columns: tuple[np.ndarray, ...]  # per genome, the value column of each evaluated node, in key order
+
+    def select(self, rows: np.ndarray) -> PopulationPack:
+        """The pack of genomes `rows` (ascending) alone, cut out of this one: equal to packing those genomes,
+        since a genome's levels do not depend on the others and every ordering key survives the renumbering.
+        Lock-step loops shrink their network this way as genomes finish."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n_in, kept = self.num_inputs, np.zeros(self.size, dtype=bool)
+        kept[rows] = True
+        base, new_base = 1 + self.size * n_in, 1 + len(rows) * n_in
+        column = np.zeros(self.num_columns, dtype=np.int64)  # old value column -> new, for the columns kept
+        column[1 + (rows[:, None] * n_in + np.arange(n_in)).ravel()] = 1 + np.arange(len(rows) * n_in)
+        node_kept = np.concatenate([kept[lv.genome] for lv in self.levels]) if self.levels else np.zeros(0, bool)
+        column[base + np.flatnonzero(node_kept)] = new_base + np.arange(np.count_nonzero(node_kept))
+        genome = np.cumsum(kept) - 1  # old genome index -> new
+        levels, start = [], new_base
+        for lv in self.levels:
+            keep = kept[lv.genome]
+            if not keep.any():
+                continue
+            counts = np.diff(lv.indptr)
+            entries = np.repeat(keep, counts)
+            activation = np.repeat(np.arange(len(lv.groups)), [end - first for _, first, end in lv.groups])
+            levels.append(LevelPack(
+                start=start, size=int(np.count_nonzero(keep)),
+                indptr=np.concatenate([[0], np.cumsum(counts[keep])]), sources=column[lv.sources[entries]],
+                weights=lv.weights[entries], bias=lv.bias[keep], response=lv.response[keep],
+                groups=_runs(activation[keep], [name for name, _, _ in lv.groups]), genome=genome[lv.genome[keep]],
+            ))
+            start += levels[-1].size
+        return PopulationPack(
+            num_inputs=n_in, num_outputs=self.num_outputs, recurrent=self.recurrent, size=len(rows),
+            num_columns=start, levels=tuple(levels), outputs=column[self.outputs[rows]],
+            node_columns=tuple(column[self.node_columns[r]] for r in rows.tolist()),
+        )
 
 
 def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
@@ -82,7 +117,7 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
     target_column = column_of_row[target_row[into]]
     source_column = np.where(source < 0, 1 + conn_genome * n_in + (-source - 1), column_of_row[source_row[into]])
 
-    sorted_level, sorted_activation = level[order], activation[order]
+    sorted_level, sorted_activation, sorted_genome = level[order], activation[order], genome[order]
     bias, response = nodes.bias[rows][order], nodes.response[rows][order]
     packed, start = [], 0
     for d in range(int(level.max(initial=-1)) + 1):
@@ -90,14 +125,11 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
         edges = np.flatnonzero((target_column >= base + start) & (target_column < base + end))
         targets = target_column[edges] - base - start
         edges = edges[np.lexsort((source_column[edges], targets))]
-        runs = sorted_activation[start:end]
-        bounds = np.flatnonzero(np.diff(runs)) + 1
         packed.append(LevelPack(
             start=base + start, size=end - start,
             indptr=np.concatenate([[0], np.cumsum(np.bincount(targets, minlength=end - start))]),
             sources=source_column[edges], weights=weight[edges], bias=bias[start:end], response=response[start:end],
-            groups=tuple((str(names[runs[a]]), int(a), int(b))
-                         for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), end - start])),
+            groups=_runs(sorted_activation[start:end], names), genome=sorted_genome[start:end],
         ))
         start = end
     output_rows = np.flatnonzero(nodes.key < n_out)  # every genome's outputs, in genome then key order
@@ -130,3 +162,9 @@ def feed_forward_levels(
         if np.array_equal(deeper, level):
             return evaluated, level
         level = deeper
+
+
+def _runs(codes: np.ndarray, names: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
+    """(activation, first, end) for each run of equal activation codes (indices into `names`)."""
+    bounds = (np.flatnonzero(np.diff(codes)) + 1).tolist()
+    return tuple((str(names[codes[a]]), a, b) for a, b in zip([0, *bounds], [*bounds, len(codes)]))

@@ -11,6 +11,7 @@ from envs.xor import XorTask
 from genomes.base import MutationContext
 from genomes.innovation import InnovationTracker
 from genomes.population_network import PopulationNetwork, packable
+from genomes.population_pack import PopulationPack, pack_population
 from tests.neat_helpers import busy_config, grow
 
 
@@ -36,6 +37,31 @@ def test_packed_population_matches_per_genome_phenotypes(seed, feed_forward, siz
     per_genome_inputs = rng.normal(size=(size, batch, 3))
     expected = np.stack([n.activate(xi) for n, xi in zip(networks, per_genome_inputs)])
     np.testing.assert_allclose(packed.activate(per_genome_inputs).numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+def _assert_packs_equal(got: PopulationPack, expected: PopulationPack) -> None:
+    for name in ("num_inputs", "num_outputs", "recurrent", "size", "num_columns"):
+        assert getattr(got, name) == getattr(expected, name), name
+    np.testing.assert_array_equal(got.outputs, expected.outputs)
+    assert len(got.node_columns) == len(expected.node_columns)
+    for a, b in zip(got.node_columns, expected.node_columns):
+        np.testing.assert_array_equal(a, b)
+    assert len(got.levels) == len(expected.levels)
+    for a, b in zip(got.levels, expected.levels):
+        assert (a.start, a.size, a.groups) == (b.start, b.size, b.groups)
+        for name in ("indptr", "sources", "weights", "bias", "response", "genome"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), feed_forward=st.booleans(), size=st.integers(1, 12), data=st.data())
+def test_a_pack_cut_to_some_genomes_equals_packing_those_genomes(seed, feed_forward, size, data):
+    config = busy_config(feed_forward=feed_forward, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    ctx = MutationContext(config, InnovationTracker())
+    rng = np.random.default_rng(seed)
+    genomes = [grow(config, int(s), int(rng.integers(0, 30)), ctx) for s in rng.integers(0, 2**31, size=size)]
+    rows = sorted(data.draw(st.sets(st.integers(0, size - 1), min_size=1)))
+    _assert_packs_equal(pack_population(genomes).select(np.array(rows)), pack_population([genomes[r] for r in rows]))
 
 
 def test_non_sum_aggregation_is_not_packable_and_xor_falls_back():
@@ -75,14 +101,14 @@ def test_auto_device_falls_back_to_cpu_without_a_gpu():
     np.testing.assert_allclose([r.fitness for r in on_auto], [r.fitness for r in on_cpu], rtol=1e-6)
 
 
+@pytest.mark.parametrize("rows", [[1, 4], [4, 1, 2]])  # ascending rows are cut from the pack, others packed anew
 @pytest.mark.parametrize("backend", ["auto", "torch"])
-def test_subset_keeps_the_chosen_genomes_and_their_state(backend):
+def test_subset_keeps_the_chosen_genomes_and_their_state(backend, rows):
     config = busy_config(feed_forward=False, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
     genomes = [grow(config, s, 15) for s in range(6)]
     full = PopulationNetwork(genomes, backend=backend)
     x = np.random.default_rng(0).normal(size=(6, 2, 3))
     full.activate(x)
-    rows = [1, 4]
     sub = full.subset(rows)
     np.testing.assert_array_equal(sub.activate(x[rows]).numpy(), full.activate(x).numpy()[rows])
 
