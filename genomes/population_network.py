@@ -25,6 +25,12 @@ from genomes.torch_ops import TORCH_ACTIVATIONS
 
 _ACTIVATION_FNS = list(TORCH_ACTIVATIONS.values())
 
+try:  # scipy's CSR-times-dense kernel without the `@` operator's dispatch, which costs more than the product itself
+    # at lock-step sizes (a few nodes times a few episodes); the operator is the fallback if scipy moves it
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - depends on the scipy version
+    _csr_matvecs = None
+
 
 def packable(genomes: Sequence[NeatGenome]) -> bool:
     """Whether the genomes share a shape and mode and use only sum aggregation."""
@@ -197,6 +203,15 @@ class _TorchLevel:
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])
 
+    def product(self, values: np.ndarray) -> np.ndarray:
+        """The level's weighted input sums, matrix @ values, for a C-contiguous (columns, batch) values array."""
+        if _csr_matvecs is None:
+            return self.matrix @ values
+        m, batch = self.matrix, values.shape[1]
+        z = np.zeros((self.size, batch))
+        _csr_matvecs(self.size, self.num_columns, batch, m.indptr, m.indices, m.data, values.ravel(), z.ravel())
+        return z
+
 
 class _NumpyLevel:
     """One level evaluated with numpy and scipy: a sparse-dense product with its connections as a scipy CSR
@@ -206,7 +221,7 @@ class _NumpyLevel:
         self.matrix = scipy.sparse.csr_matrix(
             (level.weights, level.sources, level.indptr), shape=(level.size, num_columns)
         )
-        self.start = level.start
+        self.size, self.num_columns, self.start = level.size, num_columns, level.start
         self.bias = level.bias[:, None]
         # response * sum is the sum itself when every response is 1, so the product is skipped then
         self.response = None if np.all(level.response == 1.0) else level.response[:, None]
@@ -215,9 +230,18 @@ class _NumpyLevel:
     def run(self, values: np.ndarray) -> None:
         # Feed-forward levels read only earlier levels; the recurrent level reads the previous step, since the
         # product is complete before any node is written.
-        z = self.matrix @ values
+        z = self.product(values)
         if self.response is not None:
             z *= self.response
         z += self.bias
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])
+
+    def product(self, values: np.ndarray) -> np.ndarray:
+        """The level's weighted input sums, matrix @ values, for a C-contiguous (columns, batch) values array."""
+        if _csr_matvecs is None:
+            return self.matrix @ values
+        m, batch = self.matrix, values.shape[1]
+        z = np.zeros((self.size, batch))
+        _csr_matvecs(self.size, self.num_columns, batch, m.indptr, m.indices, m.data, values.ravel(), z.ravel())
+        return z

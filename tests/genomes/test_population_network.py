@@ -64,6 +64,14 @@ def test_a_pack_cut_to_some_genomes_equals_packing_those_genomes(seed, feed_forw
     _assert_packs_equal(pack_population(genomes).select(np.array(rows)), pack_population([genomes[r] for r in rows]))
 
 
+def test_numpy_levels_compute_the_same_products_as_scipy():
+    config = busy_config(aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    network = PopulationNetwork([grow(config, s, 20) for s in range(10)])
+    values = np.random.default_rng(3).normal(size=(network.num_columns, 4))
+    for level in network._levels:
+        np.testing.assert_array_equal(level.product(values), level.matrix @ values)
+
+
 def test_non_sum_aggregation_is_not_packable_and_xor_falls_back():
     config = busy_config(num_inputs=2, num_outputs=1, aggregation_options=["product"], aggregation_mutate_rate=1.0)
     genomes = [grow(config, s, 5) for s in range(4)]
