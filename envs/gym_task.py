@@ -161,10 +161,11 @@ class GymTask:
         obs = envs.reset(seeds)
         returns = np.zeros(len(seeds))
         active = np.ones(len(seeds), dtype=bool)
-        while active.any():
+        while True:
             # Every row every step, so a recurrent network's per-row state stays with its episode.
-            actions = self.act_batch(network.activate(np.asarray(obs, dtype=np.float64).reshape(len(seeds), -1)))
-            obs, rewards, done = envs.step(actions, active)
-            returns[active] += rewards[active]
-            active &= ~done
-        return self._result(returns)
+            obs, rewards, done = envs.step(self.act_batch(network.activate(obs.reshape(len(seeds), -1))), active)
+            returns += rewards  # 0 for the finished episodes
+            if (done & active).any():
+                active &= ~done
+                if not active.any():
+                    return self._result(returns)

@@ -95,3 +95,19 @@ def test_verification_in_lock_step_equals_sequential_episodes(feed_forward):
         lockstep = task.verify(genome.phenotype(), np.random.default_rng(seed))
         sequential = task.evaluate(genome.phenotype(), np.random.default_rng(seed))
         assert lockstep.to_dict() == sequential.to_dict()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 2), rows=st.integers(1, 12), steps=st.integers(1, 60))
+def test_cartpole_float_and_array_steps_give_the_same_bits(seed, rows, steps):
+    env = gymnasium.make("CartPole-v1").unwrapped
+    on_floats, on_arrays = (CartPoleLockstep(env, rows, max_steps=500, scalar_rows=n) for n in (rows, 0))
+    seeds = list(range(seed, seed + rows))
+    np.testing.assert_array_equal(on_floats.reset(seeds), on_arrays.reset(seeds))
+    actions = np.random.default_rng(seed).integers(0, 2, size=(steps, rows))
+    active = np.ones(rows, dtype=bool)
+    for a in actions:
+        got, expected = on_floats.step(a, active), on_arrays.step(a, active)
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(g, e)
+        np.testing.assert_array_equal(on_floats.state, on_arrays.state)
