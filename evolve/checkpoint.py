@@ -13,6 +13,7 @@ import orjson
 from pathlib import Path
 from typing import Any
 
+from evolve.file_writer import FileWriter
 from genomes.atomic_io import write_bytes_atomic
 
 CHECKPOINT_VERSION = 1
@@ -22,12 +23,24 @@ def checkpoint_path(run_dir: Path, generation: int) -> Path:
     return run_dir / "checkpoints" / f"gen-{generation:06d}.json"
 
 
-def save_checkpoint(run_dir: Path, generation: int, state: dict[str, Any], run: dict[str, Any], keep: int) -> Path:
+def save_checkpoint(
+    run_dir: Path, generation: int, state: dict[str, Any], run: dict[str, Any], keep: int,
+    writer: FileWriter | None = None,
+) -> Path:
+    """Encode the checkpoint now and write it (through `writer` when given), keeping the `keep` newest."""
     path = checkpoint_path(run_dir, generation)
     document = {"schema": "evolve-checkpoint", "version": CHECKPOINT_VERSION, "state": state, "run": run}
-    write_bytes_atomic(path, orjson.dumps(document))
-    for old in sorted(path.parent.glob("gen-*.json"))[:-keep]:
-        old.unlink(missing_ok=True)
+    data = orjson.dumps(document)
+
+    def prune() -> None:
+        for old in sorted(path.parent.glob("gen-*.json"))[:-keep]:
+            old.unlink(missing_ok=True)
+
+    if writer is None:
+        write_bytes_atomic(path, data)
+        prune()
+    else:
+        writer.write(path, data, then=prune)
     return path
 
 

@@ -20,11 +20,12 @@ from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoin
 from evolve.config import RunConfig
 from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
+from evolve.file_writer import FileWriter
 from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.strategy import generation_rng
 from evolve.random_search import RandomSearch
-from genomes.atomic_io import write_json_atomic
+from genomes.atomic_io import json_bytes, write_json_atomic
 from genomes.families import make_family
 
 log = logging.getLogger(__name__)
@@ -193,16 +194,19 @@ def _loop(
     gc.freeze()
     bar = Progress(total, state.generation, config.run.progress)
     try:
-        while state.generation < total and not (progress.solved and config.run.stop_on_solve):
-            state, metrics, outcome = run_generation(config, strategy, state, executor, progress)
-            if (document := best_record(config, state, progress, outcome)) is not None:
-                write_json_atomic(run_dir / "best.json", document)
-            metrics_log.append(metrics)
-            save_checkpoint(
-                run_dir, state.generation, strategy.state_to_dict(state), progress.to_dict(),
-                config.run.keep_checkpoints,
-            )
-            bar.update(metrics)
+        # best.json and the checkpoint are encoded here and written on the writer's thread, their fsyncs
+        # overlapping the next generation; all are on disk when the block ends.
+        with FileWriter() as writer:
+            while state.generation < total and not (progress.solved and config.run.stop_on_solve):
+                state, metrics, outcome = run_generation(config, strategy, state, executor, progress)
+                if (document := best_record(config, state, progress, outcome)) is not None:
+                    writer.write(run_dir / "best.json", json_bytes(document))
+                metrics_log.append(metrics)
+                save_checkpoint(
+                    run_dir, state.generation, strategy.state_to_dict(state), progress.to_dict(),
+                    config.run.keep_checkpoints, writer,
+                )
+                bar.update(metrics)
     finally:
         bar.close()
     summary = _summary(config, state, progress, executor)

@@ -40,7 +40,12 @@ def write_bytes_atomic(path: Path, data: bytes | str) -> None:
 # -- torch formats ------------------------------------------------------------------------------------------------
 
 
+def json_bytes(data: Any) -> bytes:
+    """Strict JSON (no NaN or Infinity), compact, UTF-8."""
+    return json.dumps(data, allow_nan=False, separators=(",", ":")).encode()
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Strict JSON (no NaN or Infinity), written atomically."""
-    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
-    atomic_write(path, lambda f: f.write(text.encode()))
+    payload = json_bytes(data)
+    atomic_write(path, lambda f: f.write(payload))
