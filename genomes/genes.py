@@ -78,6 +78,9 @@ class NodeGenes(GeneTable):
             aggregation=np.asarray(aggregation, dtype=np.str_).astype("<U16"),
         )
 
+    def __len__(self) -> int:
+        return len(self.key)
+
     def sorted(self) -> NodeGenes:
         return self.take(np.argsort(self.key, kind="stable"))
 
@@ -105,6 +108,9 @@ class ConnectionGenes(GeneTable):
     @classmethod
     def empty(cls) -> ConnectionGenes:
         return cls.build([], [], [], [], [])
+
+    def __len__(self) -> int:
+        return len(self.innovation)
 
     def sorted(self) -> ConnectionGenes:
         return self.take(np.argsort(self.innovation, kind="stable"))

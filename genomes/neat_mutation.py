@@ -60,23 +60,23 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
     config: NeatGenomeConfig = ctx.config
     conns = genome.connections
     keys = genome.nodes.key.tolist()
-    n_in, n_out = genome.num_inputs, genome.num_outputs
+    n_in, n_out, feed_forward = genome.num_inputs, genome.num_outputs, genome.feed_forward
     attempts = config.add_connection_attempts
     # Sources index the inputs (keys -1..-n_in) and then the nodes; targets index the nodes.
-    draws = zip(rng.integers(n_in + len(keys), size=attempts).tolist(), rng.integers(len(keys), size=attempts).tolist())
-    sources, targets = conns.source.tolist(), conns.target.tolist()
-    existing = {pair: i for i, pair in enumerate(zip(sources, targets))}
+    source_draws = rng.integers(n_in + len(keys), size=attempts).tolist()
+    target_draws = rng.integers(len(keys), size=attempts).tolist()
+    sources, targets, enabled = conns.source.tolist(), conns.target.tolist(), conns.enabled.tolist()
+    existing = dict(zip(zip(sources, targets), range(len(sources))))
     successors = None
-    for s, t in draws:
+    for s, t in zip(source_draws, target_draws):
         source, target = -(s + 1) if s < n_in else keys[s - n_in], keys[t]
         index = existing.get((source, target))
         if index is not None:
-            if conns.enabled[index]:
+            if enabled[index]:
                 continue
-            enabled = conns.enabled.copy()
             enabled[index] = True
-            return genome.with_genes(connections=conns.replace(enabled=enabled))
-        if genome.feed_forward:
+            return genome.with_genes(connections=conns.replace(enabled=np.array(enabled)))
+        if feed_forward:
             if 0 <= source < n_out and target < n_out:
                 continue  # output -> output
             if successors is None:
@@ -85,14 +85,15 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
                 continue
         weight = _draw_weight(rng, config)
         innovation = ctx.innovations.connection(source, target)
+        innovations = conns.innovation.tolist()
         new = ConnectionGenes.from_columns({
-            "innovation": np.array([*conns.innovation.tolist(), innovation], dtype=np.int64),
+            "innovation": np.array([*innovations, innovation], dtype=np.int64),
             "source": np.array([*sources, source], dtype=np.int64),
             "target": np.array([*targets, target], dtype=np.int64),
             "weight": np.array([*conns.weight.tolist(), weight]),
-            "enabled": np.array([*conns.enabled.tolist(), True]),
+            "enabled": np.array([*enabled, True]),
         })
-        if len(conns) and innovation < conns.innovation[-1]:  # an innovation the population already knows
+        if innovations and innovation < innovations[-1]:  # an innovation the population already knows
             new = new.sorted()
         return genome.with_genes(connections=new)
     return genome

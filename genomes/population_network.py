@@ -87,7 +87,6 @@ class PopulationNetwork:
         self.device, self.dtype = resolve_device(device), dtype
         self.num_inputs, self.num_outputs, self.recurrent = pack.num_inputs, pack.num_outputs, pack.recurrent
         self.size, self.num_columns = pack.size, pack.num_columns
-        self.node_columns = pack.node_columns
 
         # float64 on the CPU runs in numpy and scipy unless the population is large: a scipy CSR product per level
         # costs a fraction of torch's per-call overhead, which dominates when lock-step loops call a small network
@@ -129,7 +128,7 @@ class PopulationNetwork:
         sub = PopulationNetwork([self.genomes[r] for r in rows.tolist()], self.device, self.dtype, self.backend,
                                 pack=pack)
         if self.state is not None:
-            old, new = np.concatenate([self.node_columns[r] for r in rows.tolist()]), np.concatenate(sub.node_columns)
+            old, new = self.pack.columns_of(rows.tolist()), sub.pack.node_columns
             if self.uses_numpy:
                 sub.state = np.zeros((sub.num_columns, self.state.shape[1]))
             else:

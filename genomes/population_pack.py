@@ -43,7 +43,14 @@ class PopulationPack:
     num_columns: int
     levels: tuple[LevelPack, ...]
     outputs: np.ndarray  # (P, n_out) value column of each output node
-    node_columns: tuple[np.ndarray, ...]  # per genome, the value column of each evaluated node, in key order
+    node_columns: np.ndarray  # the value column of every genome's evaluated nodes, genome by genome, in key order
+    node_counts: np.ndarray  # (P,) evaluated nodes per genome
+
+    def columns_of(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The value columns of genomes `rows`' evaluated nodes, in that order."""
+        ends = np.cumsum(self.node_counts)
+        return np.concatenate([self.node_columns[ends[r] - self.node_counts[r] : ends[r]] for r in rows]
+                              + [np.zeros(0, dtype=np.int64)])
 
     def select(self, rows: np.ndarray) -> PopulationPack:
         """The pack of genomes `rows` (ascending) alone, cut out of this one: equal to packing those genomes,
@@ -76,7 +83,7 @@ class PopulationPack:
         return PopulationPack(
             num_inputs=n_in, num_outputs=self.num_outputs, recurrent=self.recurrent, size=len(rows),
             num_columns=start, levels=tuple(levels), outputs=column[self.outputs[rows]],
-            node_columns=tuple(column[self.node_columns[r]] for r in rows.tolist()),
+            node_columns=column[self.node_columns[np.repeat(kept, self.node_counts)]], node_counts=self.node_counts[rows],
         )
 
 
@@ -136,7 +143,7 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
     return PopulationPack(
         num_inputs=n_in, num_outputs=n_out, recurrent=not first.feed_forward, size=pop,
         num_columns=base + len(order), levels=tuple(packed), outputs=column_of_row[output_rows].reshape(pop, n_out),
-        node_columns=tuple(np.split(column_of_row[rows], np.cumsum(np.bincount(genome, minlength=pop))[:-1])),
+        node_columns=column_of_row[rows], node_counts=np.bincount(genome, minlength=pop),
     )
 
 

@@ -42,10 +42,8 @@ def test_packed_population_matches_per_genome_phenotypes(seed, feed_forward, siz
 def _assert_packs_equal(got: PopulationPack, expected: PopulationPack) -> None:
     for name in ("num_inputs", "num_outputs", "recurrent", "size", "num_columns"):
         assert getattr(got, name) == getattr(expected, name), name
-    np.testing.assert_array_equal(got.outputs, expected.outputs)
-    assert len(got.node_columns) == len(expected.node_columns)
-    for a, b in zip(got.node_columns, expected.node_columns):
-        np.testing.assert_array_equal(a, b)
+    for name in ("outputs", "node_columns", "node_counts"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
     assert len(got.levels) == len(expected.levels)
     for a, b in zip(got.levels, expected.levels):
         assert (a.start, a.size, a.groups) == (b.start, b.size, b.groups)
