@@ -68,7 +68,7 @@ def speciate(
         s.members = []
     # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear. Each
     # pass assigns, at once, every genome up to the next one that no candidate species accepts, which founds one.
-    distance = np.array([index.distances(s.representative, config) for s in species]).reshape(len(species), len(ids))
+    distance = index.distances([s.representative for s in species], config)
     candidates = list(species)
     j = 0
     while j < len(ids):
@@ -86,7 +86,7 @@ def speciate(
         founder.members.append(gid)
         next_key += 1
         candidates.append(founder)
-        distance = np.vstack([distance, index.distances(founder.representative, config)])
+        distance = np.vstack([distance, index.distances([founder.representative], config)])
         j += 1
     survivors = [s for s in candidates if s.members]
     for s in survivors:

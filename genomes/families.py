@@ -42,7 +42,9 @@ def load_document(data: Any, validate: bool = True) -> Any:
 
 
 class DistanceIndex(Protocol):
-    def distances(self, representative: Any, config: Any) -> np.ndarray: ...
+    def distances(self, representatives: Sequence[Any], config: Any) -> np.ndarray:
+        """(representatives, genomes) compatibility distances."""
+        ...
 
 
 class GenomeFamily(Protocol):
@@ -52,7 +54,7 @@ class GenomeFamily(Protocol):
     def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any: ...
 
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
-        """An object whose `distances(representative, config)` gives one distance per genome."""
+        """An object whose `distances(representatives, config)` gives each representative's distance to every genome."""
         ...
 
     def crossover_many(self, pairs: list[tuple[Any, Any, bool]], rng: np.random.Generator,
@@ -128,8 +130,9 @@ class PairwiseIndex:
     def __init__(self, genomes: Sequence[Any]) -> None:
         self.genomes = list(genomes)
 
-    def distances(self, representative: Any, config: Any) -> np.ndarray:
-        return np.array([representative.distance(g, config) for g in self.genomes], dtype=np.float64)
+    def distances(self, representatives: Sequence[Any], config: Any) -> np.ndarray:
+        return np.array([[r.distance(g, config) for g in self.genomes] for r in representatives],
+                        dtype=np.float64).reshape(len(representatives), len(self.genomes))
 
 
 class CellFamily:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from genomes.genes import ConnectionGenes, NodeGenes
@@ -168,6 +170,9 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
     )
 
 
+MAX_LOOKUPS = 1 << 21  # (representative, population gene) pairs per vectorized block of `PopulationIndex.distances`
+
+
 class PopulationIndex:
     """Connection genes of many genomes concatenated, for distances from one genome to all of them at once."""
 
@@ -183,29 +188,49 @@ class PopulationIndex:
             [g.connections.innovation[-1] if len(g.connections) else -1 for g in genomes], dtype=np.int64
         )
 
-    def distances(self, genome: NeatGenome, config: NeatGenomeConfig) -> np.ndarray:
-        """`distance(genome, g)` for every indexed genome g, vectorized over the population."""
-        ref_innov, ref_weight = genome.connections.innovation, genome.connections.weight
-        n_ref = len(ref_innov)
-        pos = np.searchsorted(ref_innov, self.innovation)
-        pos_c = np.minimum(pos, max(n_ref - 1, 0))
-        matched = (pos < n_ref) & (ref_innov[pos_c] == self.innovation) if n_ref else np.zeros(len(pos), bool)
-        n_match = np.bincount(self.owner[matched], minlength=self.size)
+    def distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
+        """`distance(r, g)` for every representative r (rows) and indexed genome g (columns), the same values as
+        `distance` gives one pair at a time; representatives are taken in blocks of about MAX_LOOKUPS lookups."""
+        block = max(1, MAX_LOOKUPS // max(len(self.innovation), 1))
+        parts = [self._distances(representatives[i : i + block], config) for i in range(0, len(representatives), block)]
+        return np.vstack(parts) if parts else np.zeros((0, self.size))
+
+    def _distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
+        # Each population gene is looked up in every representative's genes at once: innovation numbers offset by
+        # representative (codes r * span + innovation) make one sorted array of all their genes.
+        refs = [r.connections for r in representatives]
+        n_refs, n = len(refs), self.size
+        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)
+        ref_innov = np.concatenate([c.innovation for c in refs] + [np.zeros(0, dtype=np.int64)])
+        ref_weight = np.concatenate([c.weight for c in refs] + [np.zeros(0)])
+        ref_start = np.concatenate([[0], np.cumsum(ref_sizes)[:-1]]) if n_refs else np.zeros(0, dtype=np.int64)
+        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)
+        span = 2 + max(int(ref_innov.max(initial=0)), int(self.innovation.max(initial=0)))
+        ref_codes = np.repeat(np.arange(n_refs) * span, ref_sizes) + ref_innov  # ascending
+        offsets = (np.arange(n_refs) * span)[:, None]
+        codes = offsets + self.innovation  # (R, G): every population gene, looked up in every representative
+        pos = np.searchsorted(ref_codes, codes)
+        pos_c = np.minimum(pos, max(len(ref_codes) - 1, 0))
+        matched = (pos < len(ref_codes)) & (ref_codes[pos_c] == codes) if len(ref_codes) else np.zeros(codes.shape, bool)
+        cell = np.arange(n_refs)[:, None] * n + self.owner  # (R, G) flat (representative, genome) index
+        n_match = np.bincount(cell[matched], minlength=n_refs * n).reshape(n_refs, n)
         weight_diff = np.bincount(
-            self.owner[matched], weights=np.abs(self.weight[matched] - ref_weight[pos_c[matched]]), minlength=self.size
-        )
-        ref_newest = ref_innov[-1] if n_ref else -1
-        # Excess: genes of g newer than the reference's newest, plus reference genes newer than g's newest.
-        excess_g = np.bincount(self.owner[self.innovation > ref_newest], minlength=self.size)
-        excess_ref = n_ref - np.searchsorted(ref_innov, self.newest, side="right")
-        both = (self.sizes > 0) & (n_ref > 0)
-        excess = np.where(both, excess_g + excess_ref, self.sizes + n_ref)
-        disjoint = self.sizes + n_ref - 2 * n_match - excess
+            cell[matched], weights=np.abs(np.broadcast_to(self.weight, codes.shape)[matched] - ref_weight[pos_c[matched]]),
+            minlength=n_refs * n,
+        ).reshape(n_refs, n)
+        # Excess: genes of g newer than the representative's newest, plus its genes newer than g's newest.
+        excess_g = np.bincount(cell[self.innovation > ref_newest[:, None]], minlength=n_refs * n).reshape(n_refs, n)
+        older = np.searchsorted(ref_codes, offsets + self.newest, side="right") - ref_start[:, None]
+        excess_ref = ref_sizes[:, None] - older
+        sizes = self.sizes[None, :]
+        both = (sizes > 0) & (ref_sizes[:, None] > 0)
+        excess = np.where(both, excess_g + excess_ref, sizes + ref_sizes[:, None])
+        disjoint = sizes + ref_sizes[:, None] - 2 * n_match - excess
         mean_weight = np.where(n_match > 0, weight_diff / np.maximum(n_match, 1), 0.0)
-        n = np.maximum(self.sizes, n_ref)
-        n = np.where(n < config.compatibility_normalize_min, 1, np.maximum(n, 1))
+        norm = np.maximum(sizes, ref_sizes[:, None])
+        norm = np.where(norm < config.compatibility_normalize_min, 1, np.maximum(norm, 1))
         return (
-            config.compatibility_excess * excess / n
-            + config.compatibility_disjoint * disjoint / n
+            config.compatibility_excess * excess / norm
+            + config.compatibility_disjoint * disjoint / norm
             + config.compatibility_weight * mean_weight
         )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from genomes.base import MutationContext
 from genomes.graph import has_cycle
 from genomes.innovation import InnovationTracker
+from genomes import neat_alignment
 from genomes.neat_alignment import PopulationIndex, crossover, crossover_many
 from genomes.neat_genome import NeatGenome
 from tests.neat_helpers import busy_config
@@ -99,14 +100,21 @@ def test_batched_crossover_follows_the_rule_of_crossover_pair_by_pair(seed, ops,
 def test_distance_symmetric_zero_on_self_and_vectorized_agrees(seed, ops, feed_forward):
     config, _, pop, _ = _evolve(seed, ops, feed_forward)
     index = PopulationIndex(pop)
-    for a in pop:
+    matrix = index.distances(pop, config)
+    assert matrix.shape == (len(pop), len(pop))
+    saved, neat_alignment.MAX_LOOKUPS = neat_alignment.MAX_LOOKUPS, 1  # one representative per block
+    try:
+        np.testing.assert_array_equal(index.distances(pop, config), matrix)
+    finally:
+        neat_alignment.MAX_LOOKUPS = saved
+    for i, a in enumerate(pop):
         assert a.distance(a, config) == 0.0
-        row = index.distances(a, config)
+        np.testing.assert_array_equal(index.distances([a], config)[0], matrix[i])  # rows do not depend on the others
         for k, b in enumerate(pop):
             d = a.distance(b, config)
             assert d >= 0.0
             assert d == b.distance(a, config)
-            assert np.isclose(row[k], d, rtol=1e-12, atol=1e-12)
+            assert np.isclose(matrix[i, k], d, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=300, deadline=None)
