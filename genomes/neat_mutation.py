@@ -62,13 +62,16 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
     keys = genome.nodes.key.tolist()
     n_in, n_out, feed_forward = genome.num_inputs, genome.num_outputs, genome.feed_forward
     attempts = config.add_connection_attempts
-    # Sources index the inputs (keys -1..-n_in) and then the nodes; targets index the nodes.
-    source_draws = rng.integers(n_in + len(keys), size=attempts).tolist()
-    target_draws = rng.integers(len(keys), size=attempts).tolist()
+    # Sources index the inputs (keys -1..-n_in) and then the nodes; targets index the nodes. One uniform draw
+    # per index, scaled (a bounded-integer draw costs several times more, and most calls try many pairs).
+    n_sources, n_targets = n_in + len(keys), len(keys)
+    draws = rng.random(2 * attempts).tolist()
     sources, targets, enabled = conns.source.tolist(), conns.target.tolist(), conns.enabled.tolist()
     existing = dict(zip(zip(sources, targets), range(len(sources))))
     successors = None
-    for s, t in zip(source_draws, target_draws):
+    for attempt in range(attempts):
+        s = min(int(draws[2 * attempt] * n_sources), n_sources - 1)
+        t = min(int(draws[2 * attempt + 1] * n_targets), n_targets - 1)
         source, target = -(s + 1) if s < n_in else keys[s - n_in], keys[t]
         index = existing.get((source, target))
         if index is not None:
