@@ -61,7 +61,7 @@ class NeatStrategy:
     def init(self, seed: int) -> NeatState:
         rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM_INIT]))
         ctx = MutationContext(self.genome_config, InnovationTracker())
-        genomes = {i: self.family.initial(rng, ctx) for i in range(self.population_size)}
+        genomes = dict(enumerate(self.family.initial_population(self.population_size, rng, ctx)))
         return NeatState(
             seed=seed,
             generation=0,

@@ -53,6 +53,10 @@ class GenomeFamily(Protocol):
 
     def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any: ...
 
+    def initial_population(self, size: int, rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        """`size` starting genomes, as `initial` called `size` times would make them."""
+        ...
+
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
         """An object whose `distances(representatives, config)` gives each representative's distance to every genome."""
         ...
@@ -88,6 +92,11 @@ class NeatFamily:
         from genomes.neat_genome import NeatGenome
 
         return NeatGenome.initial(self.config, rng, ctx)
+
+    def initial_population(self, size: int, rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        from genomes.neat_genome import NeatGenome
+
+        return NeatGenome.initial_population(self.config, size, rng, ctx)
 
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
         from genomes.neat_alignment import PopulationIndex
@@ -144,6 +153,9 @@ class CellFamily:
 
     def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any:
         return self.genome_class.initial(self.config, rng, ctx)
+
+    def initial_population(self, size: int, rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        return [self.initial(rng, ctx) for _ in range(size)]
 
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
         return PairwiseIndex(genomes)

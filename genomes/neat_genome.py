@@ -42,40 +42,59 @@ class NeatGenome(SharedDocument):
     @classmethod
     def initial(cls, config: NeatGenomeConfig, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
         """A minimal starting genome: outputs (plus `num_hidden` hidden nodes) wired per `initial_connection`."""
-        tracker = ctx.innovations
-        # Initial hidden nodes are the same nodes in every genome of the population, so their keys are fixed.
-        hidden = list(range(config.num_outputs, config.num_outputs + config.num_hidden))
-        tracker.next_node_key = max(tracker.next_node_key, config.num_outputs + config.num_hidden)
-        keys = list(range(config.num_outputs)) + hidden
-        nodes = NodeGenes.build(
-            key=keys,
-            bias=_draw(rng, len(keys), config.bias_init_mean, config.bias_init_stdev, config.bias_min, config.bias_max),
-            response=_draw(
-                rng, len(keys), config.response_init_mean, config.response_init_stdev,
-                config.response_min, config.response_max,
-            ),
-            activation=[config.activation_default] * len(keys),
-            aggregation=[config.aggregation_default] * len(keys),
-        )
-        inputs = [-(i + 1) for i in range(config.num_inputs)]
-        outputs = list(range(config.num_outputs))
-        if hidden:
-            pairs = [(i, h) for i in inputs for h in hidden] + [(h, o) for h in hidden for o in outputs]
-        else:
-            pairs = [(i, o) for i in inputs for o in outputs]
-        if config.initial_connection == "none":
-            pairs = []
-        elif config.initial_connection == "partial":
+        keys, pairs = _initial_layout(config, ctx)
+        bias = _draw(rng, len(keys), config.bias_init_mean, config.bias_init_stdev, config.bias_min, config.bias_max)
+        response = _draw(rng, len(keys), config.response_init_mean, config.response_init_stdev,
+                         config.response_min, config.response_max)
+        if config.initial_connection == "partial":
             keep = rng.random(len(pairs)) < config.initial_connection_fraction
             pairs = [p for p, k in zip(pairs, keep) if k]
+        weight = _draw(rng, len(pairs), config.weight_init_mean, config.weight_init_stdev, config.weight_min,
+                       config.weight_max)
+        return cls._wired(config, ctx, keys, pairs, bias, response, weight)
+
+    @classmethod
+    def initial_population(
+        cls, config: NeatGenomeConfig, size: int, rng: np.random.Generator, ctx: MutationContext
+    ) -> list[NeatGenome]:
+        """`[initial(config, rng, ctx) for _ in range(size)]`, the same genomes from the same draws, made in one
+        pass: every genome's values come from one block of standard normals, row by row in the order `initial`
+        draws them, and the genomes share their (immutable) structure columns."""
+        if size == 0 or config.initial_connection == "partial":  # partial wiring draws between the values
+            return [cls.initial(config, rng, ctx) for _ in range(size)]
+        keys, pairs = _initial_layout(config, ctx)
+        spans = {"bias": len(keys), "response": len(keys), "weight": len(pairs)}
+        drawn = [name for name in spans if getattr(config, f"{name}_init_stdev") > 0]
+        normal = rng.standard_normal((size, sum(spans[name] for name in drawn)))
+        values, first = {}, 0
+        for name in spans:
+            mean, lo, hi = (getattr(config, f"{name}_{what}") for what in ("init_mean", "min", "max"))
+            if name in drawn:  # what rng.normal(mean, stdev) computes from each standard normal
+                block = normal[:, first : first + spans[name]]
+                values[name] = np.clip(mean + getattr(config, f"{name}_init_stdev") * block, lo, hi)
+                first += spans[name]
+            else:
+                values[name] = np.full((size, spans[name]), float(np.clip(mean, lo, hi)))
+        template = cls._wired(config, ctx, keys, pairs, values["bias"][0], values["response"][0], values["weight"][0])
+        order = np.argsort([ctx.innovations.connection(s, t) for s, t in pairs], kind="stable")
+        nodes, conns = template.nodes, template.connections
+        return [template] + [
+            cls(config.num_inputs, config.num_outputs, config.feed_forward,
+                nodes.replace(bias=values["bias"][i], response=values["response"][i]),
+                conns.replace(weight=values["weight"][i][order]))
+            for i in range(1, size)
+        ]
+
+    @classmethod
+    def _wired(cls, config: NeatGenomeConfig, ctx: MutationContext, keys: list[int], pairs: list[tuple[int, int]],
+               bias: np.ndarray, response: np.ndarray, weight: np.ndarray) -> NeatGenome:
+        nodes = NodeGenes.build(
+            key=keys, bias=bias, response=response, activation=[config.activation_default] * len(keys),
+            aggregation=[config.aggregation_default] * len(keys),
+        )
         conns = ConnectionGenes.build(
-            innovation=[tracker.connection(s, t) for s, t in pairs],
-            source=[s for s, _ in pairs],
-            target=[t for _, t in pairs],
-            weight=_draw(
-                rng, len(pairs), config.weight_init_mean, config.weight_init_stdev, config.weight_min, config.weight_max
-            ),
-            enabled=[True] * len(pairs),
+            innovation=[ctx.innovations.connection(s, t) for s, t in pairs], source=[s for s, _ in pairs],
+            target=[t for _, t in pairs], weight=weight, enabled=[True] * len(pairs),
         ).sorted()
         return cls(config.num_inputs, config.num_outputs, config.feed_forward, nodes, conns)
 
@@ -241,6 +260,22 @@ def _check_columns(where: str, table: Any, kinds: dict[str, type]) -> None:
             ok = all(isinstance(v, kind) for v in column)
         if not ok:
             raise GenomeError(f"malformed genome: {where}.{name} must hold only {kind.__name__} values")
+
+
+def _initial_layout(config: NeatGenomeConfig, ctx: MutationContext) -> tuple[list[int], list[tuple[int, int]]]:
+    """The node keys of a starting genome and its candidate connections (all of them, before partial wiring)."""
+    tracker = ctx.innovations
+    # Initial hidden nodes are the same nodes in every genome of the population, so their keys are fixed.
+    hidden = list(range(config.num_outputs, config.num_outputs + config.num_hidden))
+    tracker.next_node_key = max(tracker.next_node_key, config.num_outputs + config.num_hidden)
+    inputs, outputs = [-(i + 1) for i in range(config.num_inputs)], list(range(config.num_outputs))
+    if config.initial_connection == "none":
+        pairs = []
+    elif hidden:
+        pairs = [(i, h) for i in inputs for h in hidden] + [(h, o) for h in hidden for o in outputs]
+    else:
+        pairs = [(i, o) for i in inputs for o in outputs]
+    return outputs + hidden, pairs
 
 
 def _draw(rng: np.random.Generator, n: int, mean: float, stdev: float, lo: float, hi: float) -> np.ndarray:

@@ -28,6 +28,25 @@ def test_initial_genome_is_fully_connected_inputs_to_outputs():
     assert ctx.innovations.next_innovation == 6
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"num_hidden": 2, "response_init_stdev": 0.3},
+    {"initial_connection": "none"},
+    {"initial_connection": "partial", "num_hidden": 1},
+    {"weight_init_stdev": 0.0, "bias_init_stdev": 0.0, "weight_init_mean": 40.0},
+])
+def test_an_initial_population_made_at_once_equals_one_made_genome_by_genome(overrides):
+    config = NeatGenomeConfig(num_inputs=4, num_outputs=3, **overrides)
+    at_once = MutationContext(config, InnovationTracker())
+    one_by_one = MutationContext(config, InnovationTracker())
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    population = NeatGenome.initial_population(config, 20, rng_a, at_once)
+    expected = [NeatGenome.initial(config, rng_b, one_by_one) for _ in range(20)]
+    assert [g.to_dict() for g in population] == [g.to_dict() for g in expected]
+    assert at_once.innovations.to_dict() == one_by_one.innovations.to_dict()
+    assert rng_a.random() == rng_b.random()  # the generators are left in the same state
+
+
 def test_add_node_splits_a_connection_as_in_the_paper():
     genome, ctx = _minimal()
     child = add_node(genome, np.random.default_rng(1), ctx)
