@@ -170,64 +170,65 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
     )
 
 
-MAX_LOOKUPS = 1 << 21  # (representative, population gene) pairs per vectorized block of `PopulationIndex.distances`
+MAX_LOOKUPS = 1 << 21  # table entries and (representative, gene) pairs per block of `PopulationIndex.distances`
 
 
 class PopulationIndex:
-    """Connection genes of many genomes concatenated, for distances from one genome to all of them at once."""
+    """Connection genes of many genomes concatenated, for distances from representatives to all of them at once."""
 
     def __init__(self, genomes: list[NeatGenome]) -> None:
         sizes = np.array([len(g.connections) for g in genomes], dtype=np.int64)
         self.size = len(genomes)
         self.sizes = sizes
-        self.owner = np.repeat(np.arange(len(genomes)), sizes)
         empty = np.zeros(0, dtype=np.int64)
         self.innovation = np.concatenate([g.connections.innovation for g in genomes] + [empty])
         self.weight = np.concatenate([g.connections.weight for g in genomes] + [np.zeros(0)])
         self.newest = np.array(
             [g.connections.innovation[-1] if len(g.connections) else -1 for g in genomes], dtype=np.int64
         )
+        self.nonempty = sizes > 0
+        self.starts = (np.cumsum(sizes) - sizes)[self.nonempty]  # where each genome's genes begin
 
     def distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
-        """`distance(r, g)` for every representative r (rows) and indexed genome g (columns), the same values as
-        `distance` gives one pair at a time; representatives are taken in blocks of about MAX_LOOKUPS lookups."""
-        block = max(1, MAX_LOOKUPS // max(len(self.innovation), 1))
-        parts = [self._distances(representatives[i : i + block], config) for i in range(0, len(representatives), block)]
+        """`distance(r, g)` for every representative r (rows) and indexed genome g (columns), to rounding the values
+        `distance` gives pair by pair; a row does not depend on the other representatives."""
+        span = 1 + max([int(self.innovation.max(initial=-1))]
+                       + [int(r.connections.innovation.max(initial=-1)) for r in representatives])
+        block = max(1, MAX_LOOKUPS // (len(self.innovation) + span))
+        parts = [self._distances(representatives[i : i + block], span, config)
+                 for i in range(0, len(representatives), block)]
         return np.vstack(parts) if parts else np.zeros((0, self.size))
 
-    def _distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
-        # Each population gene is looked up in every representative's genes at once: innovation numbers offset by
-        # representative (codes r * span + innovation) make one sorted array of all their genes.
+    def _distances(self, representatives: Sequence[NeatGenome], span: int, config: NeatGenomeConfig) -> np.ndarray:
+        # Each representative's weights in a dense row indexed by innovation (NaN: no such gene), so that looking
+        # up every population gene in every representative is one gather.
         refs = [r.connections for r in representatives]
         n_refs, n = len(refs), self.size
-        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)
-        ref_innov = np.concatenate([c.innovation for c in refs] + [np.zeros(0, dtype=np.int64)])
-        ref_weight = np.concatenate([c.weight for c in refs] + [np.zeros(0)])
-        ref_start = np.concatenate([[0], np.cumsum(ref_sizes)[:-1]]) if n_refs else np.zeros(0, dtype=np.int64)
-        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)
-        span = 2 + max(int(ref_innov.max(initial=0)), int(self.innovation.max(initial=0)))
-        ref_codes = np.repeat(np.arange(n_refs) * span, ref_sizes) + ref_innov  # ascending
-        offsets = (np.arange(n_refs) * span)[:, None]
-        codes = offsets + self.innovation  # (R, G): every population gene, looked up in every representative
-        pos = np.searchsorted(ref_codes, codes)
-        pos_c = np.minimum(pos, max(len(ref_codes) - 1, 0))
-        matched = (pos < len(ref_codes)) & (ref_codes[pos_c] == codes) if len(ref_codes) else np.zeros(codes.shape, bool)
-        cell = np.arange(n_refs)[:, None] * n + self.owner  # (R, G) flat (representative, genome) index
-        n_match = np.bincount(cell[matched], minlength=n_refs * n).reshape(n_refs, n)
-        weight_diff = np.bincount(
-            cell[matched], weights=np.abs(np.broadcast_to(self.weight, codes.shape)[matched] - ref_weight[pos_c[matched]]),
-            minlength=n_refs * n,
-        ).reshape(n_refs, n)
-        # Excess: genes of g newer than the representative's newest, plus its genes newer than g's newest.
-        excess_g = np.bincount(cell[self.innovation > ref_newest[:, None]], minlength=n_refs * n).reshape(n_refs, n)
-        older = np.searchsorted(ref_codes, offsets + self.newest, side="right") - ref_start[:, None]
-        excess_ref = ref_sizes[:, None] - older
+        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)[:, None]
+        table = np.full((n_refs, span), np.nan)
+        table[np.repeat(np.arange(n_refs), ref_sizes[:, 0]), np.concatenate([c.innovation for c in refs])] = (
+            np.concatenate([c.weight for c in refs]))
+        looked = table[:, self.innovation]  # (R, G)
+        matched = ~np.isnan(looked)
+        weight_gap = np.where(matched, np.abs(looked - self.weight), 0.0)
+        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)[:, None]
+        n_match, weight_diff, excess_g = np.zeros((n_refs, n), dtype=np.int64), np.zeros((n_refs, n)), np.zeros(
+            (n_refs, n), dtype=np.int64)
+        if len(self.starts):  # per genome sums over its contiguous genes
+            n_match[:, self.nonempty] = np.add.reduceat(matched, self.starts, axis=1, dtype=np.int64)
+            weight_diff[:, self.nonempty] = np.add.reduceat(weight_gap, self.starts, axis=1)
+            # excess, part 1: genes of g newer than the representative's newest
+            excess_g[:, self.nonempty] = np.add.reduceat(self.innovation > ref_newest, self.starts, axis=1,
+                                                         dtype=np.int64)
+        # excess, part 2: representative genes newer than g's newest (a running count of its genes by innovation)
+        held = np.concatenate([np.zeros((n_refs, 1), dtype=np.int64), np.cumsum(~np.isnan(table), axis=1)], axis=1)
+        excess_ref = ref_sizes - held[:, self.newest + 1]
         sizes = self.sizes[None, :]
-        both = (sizes > 0) & (ref_sizes[:, None] > 0)
-        excess = np.where(both, excess_g + excess_ref, sizes + ref_sizes[:, None])
-        disjoint = sizes + ref_sizes[:, None] - 2 * n_match - excess
+        both = (sizes > 0) & (ref_sizes > 0)
+        excess = np.where(both, excess_g + excess_ref, sizes + ref_sizes)
+        disjoint = sizes + ref_sizes - 2 * n_match - excess
         mean_weight = np.where(n_match > 0, weight_diff / np.maximum(n_match, 1), 0.0)
-        norm = np.maximum(sizes, ref_sizes[:, None])
+        norm = np.maximum(sizes, ref_sizes)
         norm = np.where(norm < config.compatibility_normalize_min, 1, np.maximum(norm, 1))
         return (
             config.compatibility_excess * excess / norm
