@@ -8,6 +8,7 @@ compatibility distance) a handful of vectorized numpy calls instead of per-gene 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -53,6 +54,12 @@ class GeneTable:
         if len(tables) == 1:
             return tables[0]  # tables are immutable, so one needs no copy
         return cls(**{name: np.concatenate([t.__dict__[name] for t in tables]) for name in cls.names()})
+
+    @staticmethod
+    def concat_columns(tables: Sequence[GeneTable], *names: str) -> tuple[np.ndarray, ...]:
+        """The named columns of many tables, each concatenated (cheaper than `concat` when few are needed)."""
+        columns = [t.__dict__ for t in tables]
+        return tuple(np.concatenate([c[name] for c in columns]) for name in names)
 
     def to_dict(self) -> dict[str, list[Any]]:
         return {name: col.tolist() for name, col in self.__dict__.items()}

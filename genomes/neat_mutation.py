@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from genomes.base import MutationContext
-from genomes.genes import ConnectionGenes, NodeGenes
+from genomes.genes import ConnectionGenes, GeneTable, NodeGenes
 from genomes.graph import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
@@ -182,31 +182,35 @@ def mutate_attributes_all(
     if not genomes:
         return []
     c = config
-    conns = ConnectionGenes.concat(*(g.connections for g in genomes))
-    nodes = NodeGenes.concat(*(g.nodes for g in genomes))
+    conn_tables, node_tables = [g.connections for g in genomes], [g.nodes for g in genomes]
+    old_weight, old_enabled = GeneTable.concat_columns(conn_tables, "weight", "enabled")
+    old_bias, old_response = GeneTable.concat_columns(node_tables, "bias", "response")
     weight = _mutate_values(
-        rng, conns.weight, c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
+        rng, old_weight, c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
         c.weight_init_mean, c.weight_init_stdev, c.weight_min, c.weight_max,
     )
-    enabled = conns.enabled
+    enabled = old_enabled
     if c.enabled_mutate_rate > 0:
-        enabled = enabled ^ (rng.random(len(conns)) < c.enabled_mutate_rate)
+        enabled = enabled ^ (rng.random(len(enabled)) < c.enabled_mutate_rate)
     bias = _mutate_values(
-        rng, nodes.bias, c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
+        rng, old_bias, c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
         c.bias_init_mean, c.bias_init_stdev, c.bias_min, c.bias_max,
     )
     response = _mutate_values(
-        rng, nodes.response, c.response_mutate_rate, c.response_replace_rate, c.response_mutate_power,
+        rng, old_response, c.response_mutate_rate, c.response_replace_rate, c.response_mutate_power,
         c.response_init_mean, c.response_init_stdev, c.response_min, c.response_max,
     )
-    activation = _mutate_choice(rng, nodes.activation, c.activation_mutate_rate, c.activation_options)
-    aggregation = _mutate_choice(rng, nodes.aggregation, c.aggregation_mutate_rate, c.aggregation_options)
-    conn_ends = np.cumsum([len(g.connections) for g in genomes]).tolist()
-    node_ends = np.cumsum([len(g.nodes) for g in genomes]).tolist()
+    node_columns = {"bias": bias, "response": response}
+    for name, rate, options in (("activation", c.activation_mutate_rate, c.activation_options),
+                                ("aggregation", c.aggregation_mutate_rate, c.aggregation_options)):
+        if rate > 0 and options:  # string columns are costly to join; they are only when they may change
+            (values,) = GeneTable.concat_columns(node_tables, name)
+            node_columns[name] = _mutate_choice(rng, values, rate, options)
+    conn_ends = np.cumsum([len(t) for t in conn_tables]).tolist()
+    node_ends = np.cumsum([len(t) for t in node_tables]).tolist()
     out = []
     for g, c0, c1, n0, n1 in zip(genomes, [0, *conn_ends], conn_ends, [0, *node_ends], node_ends):
-        nodes = g.nodes.replace(bias=bias[n0:n1], response=response[n0:n1], activation=activation[n0:n1],
-                                aggregation=aggregation[n0:n1])
+        nodes = g.nodes.replace(**{name: column[n0:n1] for name, column in node_columns.items()})
         out.append(g.with_genes(nodes=nodes, connections=g.connections.replace(weight=weight[c0:c1],
                                                                               enabled=enabled[c0:c1])))
     return out

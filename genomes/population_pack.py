@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genomes.genes import ConnectionGenes, NodeGenes
+from genomes.genes import GeneTable
 from genomes.neat_genome import NeatGenome
 
 
@@ -93,29 +93,31 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
     first = genomes[0]
     n_in, n_out, pop = first.num_inputs, first.num_outputs, len(genomes)
     base = 1 + pop * n_in
-    nodes = NodeGenes.concat(*(g.nodes for g in genomes))
-    conns = ConnectionGenes.concat(*(g.connections for g in genomes))
-    node_genome = np.repeat(np.arange(pop), [len(g.nodes) for g in genomes])
-    conn_genome = np.repeat(np.arange(pop), [len(g.connections) for g in genomes])[conns.enabled]
-    source, target, weight = conns.source[conns.enabled], conns.target[conns.enabled], conns.weight[conns.enabled]
+    node_tables, conn_tables = [g.nodes for g in genomes], [g.connections for g in genomes]
+    key, node_bias, node_response, node_activation = GeneTable.concat_columns(
+        node_tables, "key", "bias", "response", "activation")
+    source, target, weight, enabled = GeneTable.concat_columns(conn_tables, "source", "target", "weight", "enabled")
+    node_genome = np.repeat(np.arange(pop), [len(t) for t in node_tables])
+    conn_genome = np.repeat(np.arange(pop), [len(t) for t in conn_tables])[enabled]
+    source, target, weight = source[enabled], target[enabled], weight[enabled]
     # Node codes genome * stride + key are unique and ascending (genome-major, keys sorted within a genome), so
     # a searchsorted finds the table row of any (genome, key).
-    stride = 1 + int(nodes.key.max(initial=0))
-    node_code = node_genome * stride + nodes.key
+    stride = 1 + int(key.max(initial=0))
+    node_code = node_genome * stride + key
     target_row = np.searchsorted(node_code, conn_genome * stride + target)
     from_node = source >= 0
     source_row = np.full(len(source), -1, dtype=np.int64)
     source_row[from_node] = np.searchsorted(node_code, conn_genome[from_node] * stride + source[from_node])
     if first.feed_forward:
-        evaluated, level = feed_forward_levels(nodes.key < n_out, source_row[from_node], target_row[from_node])
+        evaluated, level = feed_forward_levels(key < n_out, source_row[from_node], target_row[from_node])
     else:  # one level of every node, reading the previous step
-        evaluated, level = np.ones(len(nodes), dtype=bool), np.zeros(len(nodes), dtype=np.int64)
+        evaluated, level = np.ones(len(key), dtype=bool), np.zeros(len(key), dtype=np.int64)
 
     rows = np.flatnonzero(evaluated)  # table rows of the evaluated nodes
     genome, level = node_genome[rows], level[rows]
-    names, activation = np.unique(nodes.activation[rows], return_inverse=True)
+    names, activation = np.unique(node_activation[rows], return_inverse=True)
     order = np.lexsort((genome, activation, level))  # level-major, then activation, then genome
-    column_of_row = np.zeros(len(nodes), dtype=np.int64)
+    column_of_row = np.zeros(len(key), dtype=np.int64)
     column_of_row[rows[order]] = base + np.arange(len(order))
 
     # Every enabled connection into an evaluated node; its sources are inputs or evaluated nodes.
@@ -125,7 +127,7 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
     source_column = np.where(source < 0, 1 + conn_genome * n_in + (-source - 1), column_of_row[source_row[into]])
 
     sorted_level, sorted_activation, sorted_genome = level[order], activation[order], genome[order]
-    bias, response = nodes.bias[rows][order], nodes.response[rows][order]
+    bias, response = node_bias[rows][order], node_response[rows][order]
     packed, start = [], 0
     for d in range(int(level.max(initial=-1)) + 1):
         end = start + int(np.count_nonzero(sorted_level == d))
@@ -139,7 +141,7 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
             groups=_runs(sorted_activation[start:end], names), genome=sorted_genome[start:end],
         ))
         start = end
-    output_rows = np.flatnonzero(nodes.key < n_out)  # every genome's outputs, in genome then key order
+    output_rows = np.flatnonzero(key < n_out)  # every genome's outputs, in genome then key order
     return PopulationPack(
         num_inputs=n_in, num_outputs=n_out, recurrent=not first.feed_forward, size=pop,
         num_columns=base + len(order), levels=tuple(packed), outputs=column_of_row[output_rows].reshape(pop, n_out),
