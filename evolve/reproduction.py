@@ -57,14 +57,17 @@ def breed_species(
     elites = ranked[:n_elite]
     n_parents = max(math.ceil(config.survival_threshold * len(ranked)), min(2, len(ranked)))
     parents = ranked[:n_parents]
+    # Each child's draws, made for the whole species at once: its parent, whether it is crossed, whether across
+    # species, and a second parent from either pool (the one not needed goes unused).
+    k = max(spawn - n_elite, 0)
+    first = rng.integers(len(parents), size=k).tolist()
+    crossed, across = (rng.random((2, k)) < [[config.crossover_rate], [config.interspecies_crossover_rate]]).tolist()
+    local = rng.integers(len(parents), size=k).tolist()
+    abroad = rng.integers(len(foreign_parents), size=k).tolist() if foreign_parents else [None] * k
     pairs: list[tuple[int, int | None]] = []
-    for _ in range(spawn - n_elite):
-        first = parents[rng.integers(len(parents))]
+    for i in range(k):
         second: int | None = None
-        if rng.random() < config.crossover_rate:
-            if foreign_parents and rng.random() < config.interspecies_crossover_rate:
-                second = foreign_parents[rng.integers(len(foreign_parents))]
-            else:
-                second = parents[rng.integers(len(parents))]
-        pairs.append((first, second))
+        if crossed[i]:
+            second = foreign_parents[abroad[i]] if foreign_parents and across[i] else parents[local[i]]
+        pairs.append((parents[first[i]], second))
     return elites, pairs
