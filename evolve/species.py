@@ -58,36 +58,36 @@ def speciate(
 
     Each genome, in id order, joins the first species (oldest first) whose representative — a random member of that
     species in the previous generation — is within the threshold, or founds a new species with itself as
-    representative. (Joining the first rather than the closest is what lets a rising threshold merge species.) Species left without members vanish; each survivor then draws a random member as its
-    representative for the next generation. Distances are computed one representative against the whole
-    population at a time.
+    representative. (Joining the first rather than the closest is what lets a rising threshold merge species.)
+    Species left without members vanish; each survivor then draws a random member as its representative for the
+    next generation. Old species come first, so a genome one of them accepts joins it; only the others can found
+    or join new species, and their distances to each other are computed together: two vectorized passes a
+    generation, however many species are founded.
     """
     ids = list(genomes)
     index, config = family.index([genomes[g] for g in ids]), family.config
     for s in species:
         s.members = []
-    # distance[k, j]: representative of candidate species k to genome j; founders add rows as they appear. Each
-    # pass assigns, at once, every genome up to the next one that no candidate species accepts, which founds one.
-    distance = index.distances([s.representative for s in species], config)
+    compatible = index.distances([s.representative for s in species], config) < threshold  # [old species, genome]
+    accepted = compatible.any(axis=0)
+    if species:
+        for j, k in zip(np.flatnonzero(accepted).tolist(), compatible.argmax(axis=0)[accepted].tolist()):
+            species[k].members.append(ids[j])  # the first compatible species, as in the paper
     candidates = list(species)
-    j = 0
-    while j < len(ids):
-        compatible = distance[:, j:] < threshold
-        accepted = compatible.any(axis=0)
-        stop = int(np.argmin(accepted)) if not accepted.all() else len(accepted)
-        if stop:
-            for gid, k in zip(ids[j : j + stop], compatible[:, :stop].argmax(axis=0).tolist()):
-                candidates[k].members.append(gid)  # the first compatible species, as in the paper
-        j += stop
-        if j == len(ids):
-            break
-        gid = ids[j]
-        founder = Species(key=next_key, created=generation, representative=genomes[gid], last_improved=generation)
-        founder.members.append(gid)
-        next_key += 1
-        candidates.append(founder)
-        distance = np.vstack([distance, index.distances([founder.representative], config)])
-        j += 1
+    rest = [ids[j] for j in np.flatnonzero(~accepted).tolist()]
+    if rest:
+        # among[a, b]: genome rest[a], as the founder of a species, to genome rest[b]
+        among = family.index([genomes[g] for g in rest]).distances([genomes[g] for g in rest], config) < threshold
+        founders: list[int] = []  # positions in `rest` of the genomes that founded species, oldest first
+        for b, gid in enumerate(rest):
+            joined = np.flatnonzero(among[founders, b]) if founders else ()
+            if len(joined):
+                candidates[len(species) + int(joined[0])].members.append(gid)
+                continue
+            founders.append(b)
+            candidates.append(Species(key=next_key, created=generation, representative=genomes[gid],
+                                      last_improved=generation, members=[gid]))
+            next_key += 1
     survivors = [s for s in candidates if s.members]
     for s in survivors:
         s.representative = genomes[s.members[int(rng.integers(len(s.members)))]]
