@@ -176,18 +176,16 @@ class NeatStrategy:
                     genomes[next_id], parents[next_id] = None, [first, second]
                 offspring.append(next_id)
                 next_id += 1
-        # The generation's crossovers at once, then structural mutations child by child.
+        # The generation's crossovers at once, then the structural mutations (which ones drawn for all children).
         children = self.family.crossover_many(
             [(state.genomes[first], state.genomes[second], equal) for _, first, second, equal in crosses], rng, ctx
         )
         genomes.update((child_id, child) for (child_id, *_), child in zip(crosses, children))
-        unchanged: list[bool] = []
-        for child_id in offspring:
-            child = genomes[child_id]
-            genomes[child_id] = self.family.mutate_child(child, rng, ctx)
-            unchanged.append(genomes[child_id] is child)
+        children = [genomes[child_id] for child_id in offspring]
+        structured = self.family.mutate_children(children, rng, ctx)
+        unchanged = [after is before for after, before in zip(structured, children)]
         # NEAT's attribute mutations for every offspring at once: one set of random draws over all their genes.
-        mutated = self.family.finish_offspring([genomes[g] for g in offspring], unchanged, rng, ctx)
+        mutated = self.family.finish_offspring(structured, unchanged, rng, ctx)
         genomes.update(zip(offspring, mutated))
         new_state = copy.copy(state)
         new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None

@@ -23,9 +23,8 @@ def allocate_offspring(
 ) -> list[int]:
     """Offspring per species proportional to its explicitly shared fitness (mean member fitness shifted so the
     worst genome scores 0), at least `min_size` each, summing exactly to population_size (largest remainder)."""
-    values = np.array([fitness[g] for s in species for g in s.members])
-    floor = values.min()
-    shares = np.array([np.mean([fitness[g] - floor for g in s.members]) for s in species])
+    floor = min(fitness[g] for s in species for g in s.members)
+    shares = np.array([sum(fitness[g] - floor for g in s.members) / len(s.members) for s in species])
     if shares.sum() <= 0:
         shares = np.ones(len(species))
     n = len(species)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from genomes.base import GenomeError, MutationContext
+from genomes.neat_mutation import mutate_attributes_where, mutate_structure_all
 
 # schema name -> "module:Class"; classes are imported on first use
 SCHEMAS: dict[str, str] = {
@@ -66,8 +67,8 @@ class GenomeFamily(Protocol):
         """The child of each (fitter parent, other parent, equally fit) triple."""
         ...
 
-    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
-        """The mutated child (the same object when nothing changed)."""
+    def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        """Each child after its structural mutation (the same object when nothing changed)."""
         ...
 
     def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
@@ -118,15 +119,11 @@ class NeatFamily:
                 children[i] = fitter.crossover(other, rng, ctx, equal=True)
         return children
 
-    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
-        from genomes.neat_mutation import mutate_structure
-
-        return mutate_structure(child, rng, ctx)
+    def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        return mutate_structure_all(children, rng, ctx)
 
     def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
                          ctx: MutationContext) -> list[Any]:
-        from genomes.neat_mutation import mutate_attributes_where
-
         return mutate_attributes_where(offspring, unchanged, rng, ctx.config)
 
     def describe(self, genome: Any) -> dict[str, float]:
@@ -164,8 +161,8 @@ class CellFamily:
                        ctx: MutationContext) -> list[Any]:
         return [fitter.crossover(other, rng, ctx, equal=equal) for fitter, other, equal in pairs]
 
-    def mutate_child(self, child: Any, rng: np.random.Generator, ctx: MutationContext) -> Any:
-        return child.mutate(rng, ctx)
+    def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        return [child.mutate(rng, ctx) for child in children]
 
     def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
                          ctx: MutationContext) -> list[Any]:

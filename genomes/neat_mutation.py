@@ -34,6 +34,12 @@ def mutate_attributes_where(
 
 
 def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
+    return mutate_structure_all([genome], rng, ctx)[0]
+
+
+def mutate_structure_all(genomes: list[NeatGenome], rng: np.random.Generator, ctx: MutationContext) -> list[NeatGenome]:
+    """Structural mutations for each genome: add node, add connection, delete node, delete connection, each with
+    its own probability (which ones drawn for all genomes at once), or at most one of them."""
     config: NeatGenomeConfig = ctx.config
     structural = [
         (config.node_add_prob, add_node),
@@ -44,13 +50,20 @@ def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: Mutation
     if config.single_structural_mutation:
         probs = np.array([p for p, _ in structural])
         total = probs.sum()
-        if total > 0 and rng.random() < min(1.0, total):
-            genome = structural[rng.choice(len(structural), p=probs / total)][1](genome, rng, ctx)
-    else:
-        for prob, operator in zip(rng.random(len(structural)).tolist(), structural):
-            if prob < operator[0]:
-                genome = operator[1](genome, rng, ctx)
-    return genome
+        out = []
+        for genome in genomes:
+            if total > 0 and rng.random() < min(1.0, total):
+                genome = structural[rng.choice(len(structural), p=probs / total)][1](genome, rng, ctx)
+            out.append(genome)
+        return out
+    chosen = (rng.random((len(genomes), len(structural))) < [p for p, _ in structural]).tolist()
+    out = []
+    for genome, picks in zip(genomes, chosen):
+        for pick, (_, operator) in zip(picks, structural):
+            if pick:
+                genome = operator(genome, rng, ctx)
+        out.append(genome)
+    return out
 
 
 def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
