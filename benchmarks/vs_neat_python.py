@@ -3,11 +3,12 @@
     python benchmarks/vs_neat_python.py [--tasks xor,cartpole] [--seeds N] [--first-seed 0] [--json]
 
 --seeds defaults to 50 (XOR: its evaluations to solve vary most from seed to seed) / 10 (CartPole); generation
-caps 300 / 100. Runs are sequential and serial, the two engines alternating per seed. Wall time is taken around each whole run (for ours it includes the checkpoints and
-metrics it always writes). Per task and engine: solved count, mean evaluations to solve, wall per solved run
-(total wall / solved), genomes evaluated per second (total evaluations / total wall); ratios
-<task>_speedup_wall_per_solved = neat-python / ours, <task>_speedup_genomes_per_s = ours / neat-python (> 1: ours
-is faster). With --json the last line is one JSON object.
+caps 300 / 100. Runs are sequential and serial, the two engines alternating per seed. Wall time is taken around
+each whole run (for ours it includes the checkpoints and metrics it always writes). Per task and engine: solved
+count, mean evaluations to solve, wall per solved run (total wall / solved), genomes evaluated per second (total
+evaluations / total wall); ratios <task>_speedup_wall_per_solved = neat-python / ours,
+<task>_speedup_genomes_per_s = ours / neat-python (> 1: ours is faster). With --json the last line is one JSON
+object.
 
 neat-python gets the values of configs/xor.toml and configs/cartpole.toml, read from the same files, parameter for
 parameter where it has one (population, mutation rates and powers, value ranges, c2 and c3, threshold, stagnation,
