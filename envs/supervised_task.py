@@ -30,6 +30,7 @@ import numpy as np
 
 from envs import supervised
 from envs.task import EvalResult
+from genomes.atomic_io import write_path_atomic
 from genomes.params import param
 
 WEIGHTS_FILE = "best_weights.safetensors"
@@ -166,7 +167,7 @@ class SupervisedTask:
         data = self.data()
         final_seed = int(np.random.SeedSequence([seed, 7]).generate_state(1)[0] >> 1)
         model, searched, tuning = self._final_training(genome.to_module, final_seed)
-        save_model(model.cpu(), str(run_dir / WEIGHTS_FILE))
+        write_path_atomic(run_dir / WEIGHTS_FILE, lambda path: save_model(model.cpu(), str(path)))
         report = {"weights": WEIGHTS_FILE, **_scores(searched, data.regression), **tuning,
                   "latency_ms": latency_ms(model, data)}
         trained = {}

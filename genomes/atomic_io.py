@@ -31,6 +31,30 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         raise
 
 
+def write_path_atomic(path: Path, write_file: Callable[[Path], object]) -> None:
+    """For writers that take a file name (safetensors): `write_file(tmp)` on a temporary path beside `path`, then
+    fsync it, give it the permissions `atomic_write` gives (such writers may pick their own, e.g. 0o600) and rename
+    it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    mode = os.fstat(fd).st_mode & 0o777
+    os.close(fd)
+    try:
+        write_file(tmp)
+        os.chmod(tmp, mode)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_bytes_atomic(path: Path, data: bytes | str) -> None:
     """Bytes (or UTF-8 text), written atomically."""
     payload = data.encode() if isinstance(data, str) else data

@@ -203,6 +203,30 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     assert (tmp_path / "new.onnx").stat().st_mode == path.stat().st_mode, "permissions differ from a plain write"
 
 
+def test_writers_that_take_a_path_get_atomic_replacement_and_the_usual_permissions(tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_model
+
+    from genomes.atomic_io import write_path_atomic
+
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"")
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(b"old")
+
+    def fail(p) -> None:
+        p.write_bytes(b"partial")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_path_atomic(path, fail)
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["plain.bin", path.name]
+    model = torch.nn.Linear(3, 2)
+    write_path_atomic(path, lambda p: save_model(model, str(p)))  # safetensors alone would leave it 0o600
+    assert path.stat().st_mode == plain.stat().st_mode
+    torch.testing.assert_close(load_file(path)["weight"], model.weight.detach())
+
+
 # -- TorchScript and ONNX -----------------------------------------------------------------------------------------
 def no_dynamo(original):
     """torch.onnx.export with the torch.export-based exporter failing, to exercise the legacy fallback."""
