@@ -202,15 +202,6 @@ class _TorchLevel:
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])
 
-    def product(self, values: np.ndarray) -> np.ndarray:
-        """The level's weighted input sums, matrix @ values, for a C-contiguous (columns, batch) values array."""
-        if _csr_matvecs is None:
-            return self.matrix @ values
-        m, batch = self.matrix, values.shape[1]
-        z = np.zeros((self.size, batch))
-        _csr_matvecs(self.size, self.num_columns, batch, m.indptr, m.indices, m.data, values.ravel(), z.ravel())
-        return z
-
 
 class _NumpyLevel:
     """One level evaluated with numpy and scipy: a sparse-dense product with its connections as a scipy CSR
