@@ -75,17 +75,16 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
     keys = genome.nodes.key.tolist()
     n_in, n_out, feed_forward = genome.num_inputs, genome.num_outputs, genome.feed_forward
     attempts = config.add_connection_attempts
-    # Sources index the inputs (keys -1..-n_in) and then the nodes; targets index the nodes. One uniform draw
-    # per index, scaled (a bounded-integer draw costs several times more, and most calls try many pairs).
-    n_sources, n_targets = n_in + len(keys), len(keys)
-    draws = rng.random(2 * attempts).tolist()
+    # Sources are the inputs (keys -1..-n_in) and the nodes; targets the nodes. One uniform draw per index, scaled
+    # (a bounded-integer draw costs several times more, and most calls try many pairs); u * n < n for u < 1.
+    source_keys = [-(i + 1) for i in range(n_in)] + keys
+    n_sources, n_targets = len(source_keys), len(keys)
+    draws = iter(rng.random(2 * attempts).tolist())
     sources, targets, enabled = conns.source.tolist(), conns.target.tolist(), conns.enabled.tolist()
     existing = dict(zip(zip(sources, targets), range(len(sources))))
     successors = None
-    for attempt in range(attempts):
-        s = min(int(draws[2 * attempt] * n_sources), n_sources - 1)
-        t = min(int(draws[2 * attempt + 1] * n_targets), n_targets - 1)
-        source, target = -(s + 1) if s < n_in else keys[s - n_in], keys[t]
+    for u_source, u_target in zip(draws, draws):
+        source, target = source_keys[int(u_source * n_sources)], keys[int(u_target * n_targets)]
         index = existing.get((source, target))
         if index is not None:
             if enabled[index]:
