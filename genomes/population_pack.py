@@ -115,7 +115,7 @@ def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
 
     rows = np.flatnonzero(evaluated)  # table rows of the evaluated nodes
     genome, level = node_genome[rows], level[rows]
-    names, activation = np.unique(node_activation[rows], return_inverse=True)
+    names, activation = _codes(node_activation[rows])
     order = np.lexsort((genome, activation, level))  # level-major, then activation, then genome
     column_of_row = np.zeros(len(key), dtype=np.int64)
     column_of_row[rows[order]] = base + np.arange(len(order))
@@ -177,3 +177,11 @@ def _runs(codes: np.ndarray, names: Sequence[str]) -> tuple[tuple[str, int, int]
     """(activation, first, end) for each run of equal activation codes (indices into `names`)."""
     bounds = (np.flatnonzero(np.diff(codes)) + 1).tolist()
     return tuple((str(names[codes[a]]), a, b) for a, b in zip([0, *bounds], [*bounds, len(codes)]))
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True), without sorting strings when they are all the same (the usual case:
+    one activation function for every node)."""
+    if len(values) and (values == values[0]).all():
+        return values[:1], np.zeros(len(values), dtype=np.int64)
+    return np.unique(values, return_inverse=True)
