@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.graph import creates_cycle
@@ -159,14 +160,20 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
         excess = len(ia) + len(ib)
     disjoint = len(ia) + len(ib) - 2 * matching - excess
     weight = float(np.mean(np.abs(a.connections.weight[ma] - b.connections.weight[mb]))) if matching else 0.0
-    n = max(len(ia), len(ib))
-    if n < config.compatibility_normalize_min:
-        n = 1
-    n = max(n, 1)
+    return float(_compatibility(excess, disjoint, weight, len(ia), len(ib), config))
+
+
+def _compatibility(
+    excess: ArrayLike, disjoint: ArrayLike, mean_weight: ArrayLike, size_a: ArrayLike, size_b: ArrayLike,
+    config: NeatGenomeConfig,
+) -> np.ndarray:
+    """c1·E/N + c2·D/N + c3·W̄ elementwise, N the larger gene count (1 below `compatibility_normalize_min`)."""
+    n = np.maximum(size_a, size_b)
+    n = np.where(n < config.compatibility_normalize_min, 1, np.maximum(n, 1))
     return (
         config.compatibility_excess * excess / n
         + config.compatibility_disjoint * disjoint / n
-        + config.compatibility_weight * weight
+        + config.compatibility_weight * mean_weight
     )
 
 
@@ -228,10 +235,4 @@ class PopulationIndex:
         excess = np.where(both, excess_g + excess_ref, sizes + ref_sizes)
         disjoint = sizes + ref_sizes - 2 * n_match - excess
         mean_weight = np.where(n_match > 0, weight_diff / np.maximum(n_match, 1), 0.0)
-        norm = np.maximum(sizes, ref_sizes)
-        norm = np.where(norm < config.compatibility_normalize_min, 1, np.maximum(norm, 1))
-        return (
-            config.compatibility_excess * excess / norm
-            + config.compatibility_disjoint * disjoint / norm
-            + config.compatibility_weight * mean_weight
-        )
+        return _compatibility(excess, disjoint, mean_weight, sizes, ref_sizes, config)

@@ -128,7 +128,7 @@ class PopulationNetwork:
         sub = PopulationNetwork([self.genomes[r] for r in rows.tolist()], self.device, self.dtype, self.backend,
                                 pack=pack)
         if self.state is not None:
-            old, new = self.pack.columns_of(rows.tolist()), sub.pack.node_columns
+            old, new = self.pack.columns_of(rows), sub.pack.node_columns
             if self.uses_numpy:
                 sub.state = np.zeros((sub.num_columns, self.state.shape[1]))
             else:

@@ -48,9 +48,10 @@ class PopulationPack:
 
     def columns_of(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """The value columns of genomes `rows`' evaluated nodes, in that order."""
-        ends = np.cumsum(self.node_counts)
-        return np.concatenate([self.node_columns[ends[r] - self.node_counts[r] : ends[r]] for r in rows]
-                              + [np.zeros(0, dtype=np.int64)])
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.node_counts[rows]
+        first = (np.cumsum(self.node_counts) - self.node_counts)[rows]  # each genome's first entry
+        return self.node_columns[np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())]
 
     def select(self, rows: np.ndarray) -> PopulationPack:
         """The pack of genomes `rows` (ascending) alone, cut out of this one: equal to packing those genomes,
