@@ -7,7 +7,6 @@ compatibility distance) a handful of vectorized numpy calls instead of per-gene 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -18,14 +17,6 @@ import numpy as np
 @dataclass(frozen=True, eq=False)
 class GeneTable:
     """Columns of equal length; subclasses declare the columns as fields."""
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        names = cls.__dict__.get("_names")
-        if names is None:
-            names = tuple(f.name for f in dataclasses.fields(cls))
-            cls._names = names  # cached per subclass: the field list is consulted on every operator call
-        return names
 
     # The operators below run for every offspring of every generation on tables of a few genes, so they work on
     # the instance __dict__ (the fields, in declaration order) rather than through dataclasses' generic helpers.
@@ -53,7 +44,8 @@ class GeneTable:
     def concat(cls, *tables: Self) -> Self:
         if len(tables) == 1:
             return tables[0]  # tables are immutable, so one needs no copy
-        return cls(**{name: np.concatenate([t.__dict__[name] for t in tables]) for name in cls.names()})
+        columns = [t.__dict__ for t in tables]
+        return cls.from_columns({name: np.concatenate([c[name] for c in columns]) for name in columns[0]})
 
     @staticmethod
     def concat_columns(tables: Sequence[GeneTable], *names: str) -> tuple[np.ndarray, ...]:

@@ -4,6 +4,7 @@ plus the small reachability checks the mutation operators call on every offsprin
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -13,30 +14,20 @@ if TYPE_CHECKING:
     from genomes.neat_genome import NeatGenome
 
 
-def successors_of(source: np.ndarray, target: np.ndarray) -> dict[int, list[int]]:
+def successors_of(source: Iterable[int], target: Iterable[int]) -> dict[int, list[int]]:
     """Adjacency lists of the edges (source, target), for repeated `creates_cycle` checks."""
     successors: dict[int, list[int]] = defaultdict(list)
-    for s, t in zip(source.tolist(), target.tolist()):
+    for s, t in zip(source, target):
         successors[s].append(t)
     return successors
 
 
-def creates_cycle(
-    source: np.ndarray,
-    target: np.ndarray,
-    new_source: int,
-    new_target: int,
-    successors: dict[int, list[int]] | None = None,
-) -> bool:
-    """Whether adding new_source -> new_target to the edges (source, target) closes a directed cycle.
-
-    A depth-first search from new_target looking for new_source; runs on every add-connection attempt, so it avoids
-    building a networkx graph (pass `successors` from `successors_of` to reuse the adjacency across attempts).
-    """
+def creates_cycle(new_source: int, new_target: int, successors: dict[int, list[int]]) -> bool:
+    """Whether adding new_source -> new_target to the edges whose adjacency lists are `successors` (from
+    `successors_of`, reusable across attempts) closes a directed cycle: a depth-first search from new_target looking
+    for new_source. Runs on every add-connection attempt, so it avoids building a networkx graph."""
     if new_source == new_target:
         return True
-    if successors is None:
-        successors = successors_of(source, target)
     stack, seen = [new_target], {new_target}
     while stack:
         node = stack.pop()

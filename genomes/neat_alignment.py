@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from genomes.genes import ConnectionGenes, NodeGenes
-from genomes.graph import creates_cycle
+from genomes.graph import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
 
@@ -125,15 +125,14 @@ def _compatible(child: ConnectionGenes, extra: ConnectionGenes, feed_forward: bo
     """The other parent's disjoint genes that can join the child one by one without duplicating a (source,
     target) pair or, in feed-forward mode, closing a cycle."""
     pairs = child.pairs()
+    successors = successors_of(child.source.tolist(), child.target.tolist())
     keep = np.zeros(len(extra), dtype=bool)
-    source, target = child.source, child.target
-    for i in range(len(extra)):
-        s, t = int(extra.source[i]), int(extra.target[i])
-        if (s, t) in pairs or (feed_forward and creates_cycle(source, target, s, t)):
+    for i, (s, t) in enumerate(zip(extra.source.tolist(), extra.target.tolist())):
+        if (s, t) in pairs or (feed_forward and creates_cycle(s, t, successors)):
             continue
         keep[i] = True
         pairs.add((s, t))
-        source, target = np.append(source, s), np.append(target, t)
+        successors[s].append(t)
     return extra.take(keep)
 
 

@@ -3,6 +3,8 @@ population's innovation tracker so identical structural changes share historical
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from genomes.base import MutationContext
@@ -80,37 +82,35 @@ def add_connection(genome: NeatGenome, rng: np.random.Generator, ctx: MutationCo
     source_keys = [-(i + 1) for i in range(n_in)] + keys
     n_sources, n_targets = len(source_keys), len(keys)
     draws = iter(rng.random(2 * attempts).tolist())
-    sources, targets, enabled = conns.source.tolist(), conns.target.tolist(), conns.enabled.tolist()
+    sources, targets = conns.source.tolist(), conns.target.tolist()
     existing = dict(zip(zip(sources, targets), range(len(sources))))
     successors = None
     for u_source, u_target in zip(draws, draws):
         source, target = source_keys[int(u_source * n_sources)], keys[int(u_target * n_targets)]
         index = existing.get((source, target))
         if index is not None:
-            if enabled[index]:
+            if conns.enabled[index]:
                 continue
+            enabled = conns.enabled.copy()
             enabled[index] = True
-            return genome.with_genes(connections=conns.replace(enabled=np.array(enabled)))
-        if feed_forward:
-            if 0 <= source < n_out and target < n_out:
+            return genome.with_genes(connections=conns.replace(enabled=enabled))
+        if feed_forward and source >= 0:  # an input has no incoming edge, so it cannot close a cycle
+            if source < n_out and target < n_out:
                 continue  # output -> output
             if successors is None:
-                successors = successors_of(conns.source, conns.target)
-            if creates_cycle(conns.source, conns.target, source, target, successors):
+                successors = successors_of(sources, targets)
+            if creates_cycle(source, target, successors):
                 continue
         weight = _draw_weight(rng, config)
         innovation = ctx.innovations.connection(source, target)
         innovations = conns.innovation.tolist()
-        new = ConnectionGenes.from_columns({
-            "innovation": np.array([*innovations, innovation], dtype=np.int64),
-            "source": np.array([*sources, source], dtype=np.int64),
-            "target": np.array([*targets, target], dtype=np.int64),
-            "weight": np.array([*conns.weight.tolist(), weight]),
-            "enabled": np.array([*enabled, True]),
-        })
-        if innovations and innovation < innovations[-1]:  # an innovation the population already knows
-            new = new.sorted()
-        return genome.with_genes(connections=new)
+        # Genes stay sorted by innovation: a new innovation goes last, one the population already knows in place.
+        at = bisect.bisect(innovations, innovation)
+        columns = {"innovation": innovations, "source": sources, "target": targets,
+                   "weight": conns.weight.tolist(), "enabled": conns.enabled.tolist()}
+        for name, value in zip(columns, (innovation, source, target, weight, True)):
+            columns[name].insert(at, value)
+        return genome.with_genes(connections=ConnectionGenes.build(**columns))
     return genome
 
 
