@@ -21,7 +21,7 @@ from genomes.base import MutationContext
 from genomes.families import GenomeFamily, load_document
 from genomes.innovation import InnovationTracker
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the population as one document of its family (genome_ids + genomes)
 STREAM_INIT, STREAM_BREED, STREAM_SPECIATE = 0, 1, 3
 
 
@@ -134,7 +134,7 @@ class NeatStrategy:
             "n_species": len(species),
             "compatibility_threshold": state.threshold,
             **{f"best_{k}": v for k, v in champion.items()},
-            "mean_hidden": float(np.mean([len(g.hidden_keys) for g in state.genomes.values()])),
+            "mean_hidden": float(np.mean([self.family.hidden_count(g) for g in state.genomes.values()])),
             "best_id": best_id,
         }
         new_state = copy.copy(state)
@@ -146,7 +146,7 @@ class NeatStrategy:
     # -- breeding -------------------------------------------------------------------------------------------------
     def _breed(self, state: NeatState) -> tuple[list[Any], NeatState]:
         rng = generation_rng(state.seed, state.generation, STREAM_BREED)
-        innovations = InnovationTracker.from_dict(state.innovations.to_dict())
+        innovations = state.innovations.copy()
         ctx = MutationContext(self.genome_config, innovations)
         fit = state.fitness
         assert fit is not None
@@ -159,10 +159,13 @@ class NeatStrategy:
         offspring: list[int] = []
         crosses: list[tuple[int, int, int, bool]] = []  # (child id, fitter parent, other parent, equally fit)
         next_id = state.next_genome_id
-        parent_pool = {s.key: sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive}
-        for s, spawn in zip(alive, counts):
-            foreign = [g for key, pool in parent_pool.items() if key != s.key for g in pool[:2]]
-            elites, pairs = breed_species(rng, s.members, fit, spawn, self.reproduction_config, foreign)
+        ranked = [sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive]
+        # Each species' two best, in species order: another species' share of them is its interspecies pool.
+        tops = [g for members in ranked for g in members[:2]]
+        ends = np.cumsum([min(2, len(members)) for members in ranked]).tolist()
+        for i, spawn in enumerate(counts):
+            foreign = tops[: ends[i - 1] if i else 0] + tops[ends[i]:]
+            elites, pairs = breed_species(rng, ranked[i], spawn, self.reproduction_config, foreign)
             for gid in elites:
                 genomes[next_id], parents[next_id] = state.genomes[gid], [gid]
                 next_id += 1
@@ -200,7 +203,8 @@ class NeatStrategy:
             "version": STATE_VERSION,
             "seed": state.seed,
             "generation": state.generation,
-            "genomes": [[gid, g.shared_dict()] for gid, g in state.genomes.items()],
+            "genome_ids": list(state.genomes),
+            "genomes": self.family.population_to_dict(list(state.genomes.values())),
             "fitness": None if state.fitness is None else [[gid, f] for gid, f in state.fitness.items()],
             "parents": [[gid, p] for gid, p in state.parents.items()],
             "species": [s.to_dict() for s in state.species],
@@ -219,7 +223,8 @@ class NeatStrategy:
         return NeatState(
             seed=int(data["seed"]),
             generation=int(data["generation"]),
-            genomes={int(gid): load_document(g) for gid, g in data["genomes"]},
+            genomes=dict(zip([int(gid) for gid in data["genome_ids"]],
+                             self.family.population_from_dict(data["genomes"]), strict=True)),
             fitness=None if data["fitness"] is None else {int(gid): float(f) for gid, f in data["fitness"]},
             parents={int(gid): [int(p) for p in ps] for gid, ps in data["parents"]},
             species=[Species.from_dict(s) for s in data["species"]],

@@ -16,7 +16,6 @@ from evolve.neat_strategy import STREAM_BREED, NeatState, NeatStrategy
 from evolve.strategy import generation_rng
 from genomes.base import MutationContext
 from genomes.families import GenomeFamily
-from genomes.innovation import InnovationTracker
 
 
 class RandomSearch(NeatStrategy):
@@ -33,7 +32,7 @@ class RandomSearch(NeatStrategy):
 
     def _breed(self, state: NeatState) -> tuple[list[Any], NeatState]:
         rng = generation_rng(state.seed, state.generation, STREAM_BREED)
-        ctx = MutationContext(self.genome_config, InnovationTracker.from_dict(state.innovations.to_dict()))
+        ctx = MutationContext(self.genome_config, state.innovations.copy())
         genomes: dict[int, Any] = {}
         for gid in range(state.next_genome_id, state.next_genome_id + self.population_size):
             genome = self.family.initial(rng, ctx)

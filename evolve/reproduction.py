@@ -40,18 +40,17 @@ def allocate_offspring(
 
 def breed_species(
     rng: np.random.Generator,
-    members: list[int],
-    fitness: dict[int, float],
+    ranked: list[int],
     spawn: int,
     config: ReproductionConfig,
     foreign_parents: list[int],
 ) -> tuple[list[int], list[tuple[int, int | None]]]:
-    """Plan one species' offspring: ids copied as elites, then (parent, second parent or None) pairs.
+    """Plan one species' offspring from its members `ranked` best first: ids copied as elites, then (parent,
+    second parent or None) pairs.
 
     Parents are the top `survival_threshold` fraction (at least two where the species has two); a second parent
     comes from another species with probability `interspecies_crossover_rate`.
     """
-    ranked = sorted(members, key=lambda g: (-fitness[g], g))
     n_elite = min(config.elitism, spawn) if len(ranked) >= config.elitism_min_species_size else 0
     elites = ranked[:n_elite]
     n_parents = max(math.ceil(config.survival_threshold * len(ranked)), min(2, len(ranked)))

@@ -76,6 +76,18 @@ class GenomeFamily(Protocol):
         """A last pass over all offspring of a generation at once (NEAT's attribute mutations)."""
         ...
 
+    def population_to_dict(self, genomes: list[Any]) -> Any:
+        """The genomes, in order, as JSON (a checkpoint's population)."""
+        ...
+
+    def population_from_dict(self, data: Any) -> list[Any]:
+        """The genomes `population_to_dict` wrote, validated; raises GenomeError."""
+        ...
+
+    def hidden_count(self, genome: Any) -> int:
+        """Hidden nodes (or cell nodes) of one genome, for the population's mean in every generation's metrics."""
+        ...
+
     def describe(self, genome: Any) -> dict[str, float]:
         """Short figures of one genome for metrics and summaries (hidden nodes, connections, ...)."""
         ...
@@ -126,8 +138,21 @@ class NeatFamily:
                          ctx: MutationContext) -> list[Any]:
         return mutate_attributes_where(offspring, unchanged, rng, ctx.config)
 
+    def population_to_dict(self, genomes: list[Any]) -> Any:
+        from genomes.neat_population_doc import population_to_dict
+
+        return population_to_dict(genomes)
+
+    def population_from_dict(self, data: Any) -> list[Any]:
+        from genomes.neat_population_doc import population_from_dict
+
+        return population_from_dict(data)
+
+    def hidden_count(self, genome: Any) -> int:
+        return len(genome.nodes) - genome.num_outputs  # node genes are the outputs and the hidden nodes
+
     def describe(self, genome: Any) -> dict[str, float]:
-        return {"hidden": len(genome.hidden_keys), "connections": genome.num_enabled()}
+        return {"hidden": self.hidden_count(genome), "connections": genome.num_enabled()}
 
 
 class PairwiseIndex:
@@ -167,6 +192,17 @@ class CellFamily:
     def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
                          ctx: MutationContext) -> list[Any]:
         return offspring
+
+    def population_to_dict(self, genomes: list[Any]) -> Any:
+        return [g.shared_dict() for g in genomes]
+
+    def population_from_dict(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            raise GenomeError("a cell population must be a list of genome documents")
+        return [load_document(d) for d in data]
+
+    def hidden_count(self, genome: Any) -> int:
+        return len(genome.hidden_keys)
 
     def describe(self, genome: Any) -> dict[str, float]:
         figures = genome.summary()

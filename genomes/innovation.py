@@ -56,6 +56,11 @@ class InnovationTracker:
         self.next_node_key += 1
         return node
 
+    def copy(self) -> InnovationTracker:
+        """An independent tracker with the same records (what `from_dict(to_dict())` gives, without the round trip)."""
+        return InnovationTracker(self.next_innovation, self.next_node_key, dict(self.connections),
+                                 {innovation: list(nodes) for innovation, nodes in self.splits.items()})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "next_innovation": self.next_innovation,

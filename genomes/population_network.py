@@ -11,6 +11,7 @@ phenotypes for them.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -208,9 +209,11 @@ class _NumpyLevel:
     (nodes x columns) matrix."""
 
     def __init__(self, level: LevelPack, num_columns: int) -> None:
-        self.matrix = scipy.sparse.csr_matrix(
-            (level.weights, level.sources, level.indptr), shape=(level.size, num_columns)
-        )
+        # The CSR arrays as scipy's kernel takes them (one index dtype); building a scipy matrix validates them
+        # again, which costs more than a generation's products on a small population.
+        self.indptr = np.ascontiguousarray(level.indptr, dtype=np.int64)
+        self.indices = np.ascontiguousarray(level.sources, dtype=np.int64)
+        self.data = np.ascontiguousarray(level.weights, dtype=np.float64)
         self.size, self.num_columns, self.start = level.size, num_columns, level.start
         self.bias = level.bias[:, None]
         # response * sum is the sum itself when every response is 1, so the product is skipped then
@@ -227,11 +230,17 @@ class _NumpyLevel:
         for fn, first, end in self.groups:
             values[self.start + first : self.start + end] = fn(z[first:end])
 
+    @functools.cached_property
+    def matrix(self) -> scipy.sparse.csr_matrix:
+        """The connections as a scipy CSR (nodes x columns) matrix."""
+        return scipy.sparse.csr_matrix((self.data, self.indices, self.indptr), shape=(self.size, self.num_columns))
+
     def product(self, values: np.ndarray) -> np.ndarray:
         """The level's weighted input sums, matrix @ values, for a C-contiguous (columns, batch) values array."""
         if _csr_matvecs is None:
             return self.matrix @ values
-        m, batch = self.matrix, values.shape[1]
+        batch = values.shape[1]
         z = np.zeros((self.size, batch))
-        _csr_matvecs(self.size, self.num_columns, batch, m.indptr, m.indices, m.data, values.ravel(), z.ravel())
+        _csr_matvecs(self.size, self.num_columns, batch, self.indptr, self.indices, self.data, values.ravel(),
+                     z.ravel())
         return z

@@ -65,12 +65,12 @@ def test_stagnant_species_are_dropped_but_the_best_are_kept():
 
 def test_elites_are_copied_only_in_large_enough_species():
     config = ReproductionConfig(elitism=2, elitism_min_species_size=5, survival_threshold=0.4)
-    fitness = {g: float(g) for g in range(10)}
-    elites, pairs = breed_species(np.random.default_rng(0), list(range(10)), fitness, 8, config, [])
+    ranked = list(range(9, -1, -1))  # best first
+    elites, pairs = breed_species(np.random.default_rng(0), ranked, 8, config, [])
     assert elites == [9, 8]
     assert len(pairs) == 6
     assert {p for pair in pairs for p in pair if p is not None} <= {9, 8, 7, 6}
-    small, _ = breed_species(np.random.default_rng(0), [1, 2, 3], fitness, 3, config, [])
+    small, _ = breed_species(np.random.default_rng(0), [3, 2, 1], 3, config, [])
     assert small == []
 
 

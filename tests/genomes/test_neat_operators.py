@@ -87,6 +87,18 @@ def test_resplitting_inside_one_genome_gets_a_fresh_node():
     twice.validate()
 
 
+def test_a_tracker_copy_has_the_same_records_and_is_independent():
+    config = busy_config()
+    ctx = MutationContext(config, InnovationTracker())
+    grow(config, seed=4, steps=25, ctx=ctx)
+    copy = ctx.innovations.copy()
+    assert copy.to_dict() == ctx.innovations.to_dict()
+    copy.connection(-1, 10**6)
+    copy.split_node(next(iter(copy.splits)), taken={n for nodes in copy.splits.values() for n in nodes})
+    assert copy.to_dict() != ctx.innovations.to_dict()
+    assert InnovationTracker.from_dict(ctx.innovations.to_dict()).to_dict() == ctx.innovations.to_dict()
+
+
 def test_add_connection_feed_forward_never_creates_cycles_or_output_to_output():
     config = busy_config(conn_add_prob=1.0, node_add_prob=0.5)
     ctx = MutationContext(config, InnovationTracker())

@@ -86,7 +86,7 @@ def test_random_search_samples_fresh_unrelated_genomes(tmp_path):
     start_run(config, run_dir, SerialExecutor())
     checkpoint = json.loads(sorted((run_dir / "checkpoints").glob("*.json"))[-1].read_text())
     assert all(parents == [] for _, parents in checkpoint["state"]["parents"])
-    assert [gid for gid, _ in checkpoint["state"]["genomes"]] == [4, 5, 6, 7]
+    assert checkpoint["state"]["genome_ids"] == [4, 5, 6, 7]
 
 
 def test_successive_halving_trains_the_best_third_longer_and_is_deterministic():
