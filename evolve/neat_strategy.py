@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
-from evolve.reproduction import allocate_offspring, breed_species, surviving_species
+from evolve.reproduction import allocate_offspring, plan_offspring, surviving_species
 from evolve.species import Species, speciate, steer_threshold
 from evolve.strategy import Metrics, generation_rng
 from genomes.base import MutationContext
@@ -160,12 +160,7 @@ class NeatStrategy:
         crosses: list[tuple[int, int, int, bool]] = []  # (child id, fitter parent, other parent, equally fit)
         next_id = state.next_genome_id
         ranked = [sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive]
-        # Each species' two best, in species order: another species' share of them is its interspecies pool.
-        tops = [g for members in ranked for g in members[:2]]
-        ends = np.cumsum([min(2, len(members)) for members in ranked]).tolist()
-        for i, spawn in enumerate(counts):
-            foreign = tops[: ends[i - 1] if i else 0] + tops[ends[i]:]
-            elites, pairs = breed_species(rng, ranked[i], spawn, self.reproduction_config, foreign)
+        for elites, pairs in plan_offspring(rng, ranked, counts, self.reproduction_config):
             for gid in elites:
                 genomes[next_id], parents[next_id] = state.genomes[gid], [gid]
                 next_id += 1

@@ -38,34 +38,35 @@ def allocate_offspring(
     return (counts + guaranteed).tolist()
 
 
-def breed_species(
-    rng: np.random.Generator,
-    ranked: list[int],
-    spawn: int,
-    config: ReproductionConfig,
-    foreign_parents: list[int],
-) -> tuple[list[int], list[tuple[int, int | None]]]:
-    """Plan one species' offspring from its members `ranked` best first: ids copied as elites, then (parent,
-    second parent or None) pairs.
+def plan_offspring(
+    rng: np.random.Generator, ranked: list[list[int]], counts: list[int], config: ReproductionConfig
+) -> list[tuple[list[int], list[tuple[int, int | None]]]]:
+    """Plan each species' offspring from its members `ranked` best first and its offspring count: the ids copied
+    as elites, then (parent, second parent or None) pairs.
 
-    Parents are the top `survival_threshold` fraction (at least two where the species has two); a second parent
-    comes from another species with probability `interspecies_crossover_rate`.
+    Parents are a species' top `survival_threshold` fraction (at least two where it has two); a child is crossed
+    with probability `crossover_rate`, its second parent coming from another species' two best with probability
+    `interspecies_crossover_rate`. The whole generation's choices come from one block of uniform draws, four per
+    child (parent, crossed, across, second parent), each scaled to its pool.
     """
-    n_elite = min(config.elitism, spawn) if len(ranked) >= config.elitism_min_species_size else 0
-    elites = ranked[:n_elite]
-    n_parents = max(math.ceil(config.survival_threshold * len(ranked)), min(2, len(ranked)))
-    parents = ranked[:n_parents]
-    # Each child's draws, made for the whole species at once: its parent, whether it is crossed, whether across
-    # species, and a second parent from either pool (the one not needed goes unused).
-    k = max(spawn - n_elite, 0)
-    first = rng.integers(len(parents), size=k).tolist()
-    crossed, across = (rng.random((2, k)) < [[config.crossover_rate], [config.interspecies_crossover_rate]]).tolist()
-    local = rng.integers(len(parents), size=k).tolist()
-    abroad = rng.integers(len(foreign_parents), size=k).tolist() if foreign_parents else [None] * k
-    pairs: list[tuple[int, int | None]] = []
-    for i in range(k):
-        second: int | None = None
-        if crossed[i]:
-            second = foreign_parents[abroad[i]] if foreign_parents and across[i] else parents[local[i]]
-        pairs.append((parents[first[i]], second))
-    return elites, pairs
+    sizes = [len(members) for members in ranked]
+    n_elites = [min(config.elitism, spawn) if size >= config.elitism_min_species_size else 0
+                for size, spawn in zip(sizes, counts)]
+    children = [max(spawn - n, 0) for spawn, n in zip(counts, n_elites)]
+    first, crossed, across, second = rng.random((4, sum(children))).tolist()
+    tops = [g for members in ranked for g in members[:2]]  # another species' share of these is its foreign pool
+    ends = np.cumsum([min(2, size) for size in sizes]).tolist()
+    plans, at = [], 0
+    for i, (members, n_elite, k) in enumerate(zip(ranked, n_elites, children)):
+        parents = members[: max(math.ceil(config.survival_threshold * len(members)), min(2, len(members)))]
+        foreign = tops[: ends[i - 1] if i else 0] + tops[ends[i]:]
+        pairs: list[tuple[int, int | None]] = []
+        for j in range(at, at + k):
+            mate = None
+            if crossed[j] < config.crossover_rate:
+                pool = foreign if foreign and across[j] < config.interspecies_crossover_rate else parents
+                mate = pool[int(second[j] * len(pool))]
+            pairs.append((parents[int(first[j] * len(parents))], mate))
+        plans.append((members[:n_elite], pairs))
+        at += k
+    return plans

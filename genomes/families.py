@@ -118,18 +118,9 @@ class NeatFamily:
 
     def crossover_many(self, pairs: list[tuple[Any, Any, bool]], rng: np.random.Generator,
                        ctx: MutationContext) -> list[Any]:
-        """Unequal pairs in one batch (`crossover_many`), equally fit ones (which inherit from both parents)
-        one by one."""
         from genomes.neat_alignment import crossover_many
 
-        children: list[Any] = [None] * len(pairs)
-        batched = [i for i, (_, _, equal) in enumerate(pairs) if not equal]
-        for i, child in zip(batched, crossover_many([pairs[i][:2] for i in batched], rng, ctx.config)):
-            children[i] = child
-        for i, (fitter, other, equal) in enumerate(pairs):
-            if equal:
-                children[i] = fitter.crossover(other, rng, ctx, equal=True)
-        return children
+        return crossover_many(pairs, rng, ctx.config)
 
     def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
         return mutate_structure_all(children, rng, ctx)

@@ -21,64 +21,59 @@ def crossover(
     equal: bool = False,
 ) -> NeatGenome:
     """Matching genes come from either parent at random; disjoint and excess genes from the fitter parent (from both
-    when `equal`). A gene disabled in either parent that has it is disabled in the child with probability
-    `disable_inherited_rate`, enabled otherwise."""
-    a, b = fitter.connections, other.connections
-    child = _inherit_connections(a, b, None, None, rng, config)
-    if equal:
-        _, in_a = sorted_rows(a.innovation, b.innovation)
-        extra = _compatible(child, b.take(~in_a), fitter.feed_forward)
-        keep_disabled = rng.random(len(extra)) < config.disable_inherited_rate
-        extra = extra.replace(enabled=~(~extra.enabled & keep_disabled))
-        child = ConnectionGenes.concat(child, extra).sorted()
-    nodes, _ = _inherit_nodes([fitter], [other], child, None, rng)
-    return NeatGenome(fitter.num_inputs, fitter.num_outputs, fitter.feed_forward, nodes, child)
+    when `equal`, as far as they fit: no duplicate pair, no cycle in feed-forward mode). A gene disabled in either
+    parent that has it is disabled in the child with probability `disable_inherited_rate`, enabled otherwise."""
+    return crossover_many([(fitter, other, equal)], rng, config)[0]
 
 
 def crossover_many(
-    pairs: list[tuple[NeatGenome, NeatGenome]], rng: np.random.Generator, config: NeatGenomeConfig
+    pairs: Sequence[tuple[NeatGenome, NeatGenome, bool]], rng: np.random.Generator, config: NeatGenomeConfig
 ) -> list[NeatGenome]:
-    """`crossover(fitter, other)` (unequal fitness) for many pairs at once: the pairs' genes are concatenated and
-    aligned by (pair, innovation) codes, so a generation's crossovers cost a fixed handful of numpy calls plus
-    slicing the children out, instead of a dozen calls per child. The random draws are made for all genes
-    together."""
+    """`crossover(fitter, other, equal)` for many triples at once: the pairs' genes are concatenated and aligned by
+    (pair, innovation) codes, so a generation's crossovers cost a fixed handful of numpy calls plus slicing the
+    children out, instead of a dozen calls per child. Each kind of random draw is made for all genes together
+    (one pair alone draws what `crossover` draws)."""
     if not pairs:
         return []
-    fitter, other = [f for f, _ in pairs], [o for _, o in pairs]
+    fitter, other = [f for f, _, _ in pairs], [o for _, o, _ in pairs]
+    children = np.arange(len(pairs))
     a = ConnectionGenes.concat(*(f.connections for f in fitter))
     b = ConnectionGenes.concat(*(o.connections for o in other))
-    a_sizes = [len(f.connections) for f in fitter]
-    a_owner = np.repeat(np.arange(len(pairs)), a_sizes)
-    b_owner = np.repeat(np.arange(len(pairs)), [len(o.connections) for o in other])
-    conns = _inherit_connections(a, b, a_owner, b_owner, rng, config)
-    nodes, node_counts = _inherit_nodes(fitter, other, conns, a_owner, rng)
-    conn_bounds = np.concatenate([[0], np.cumsum(a_sizes)]).tolist()
+    a_owner = np.repeat(children, [len(f.connections) for f in fitter])
+    b_owner = np.repeat(children, [len(o.connections) for o in other])
+    stride = 1 + int(max(a.innovation.max(initial=0), b.innovation.max(initial=0)))
+    a_code, b_code = a_owner * stride + a.innovation, b_owner * stride + b.innovation
+    conns, owner = _inherit_connections(a, b, a_code, b_code, rng, config), a_owner
+    equal = np.array([e for _, _, e in pairs], dtype=bool)
+    if equal.any():
+        # An equally fit pair's child also takes the other parent's disjoint and excess genes that fit.
+        _, in_a = sorted_rows(a_code, b_code)
+        rows = _fitting(conns, a_owner, b, b_owner, np.flatnonzero(~in_a & equal[b_owner]), fitter[0].feed_forward)
+        keep_disabled = rng.random(len(rows)) < config.disable_inherited_rate
+        extra = b.take(rows).replace(enabled=~(~b.enabled[rows] & keep_disabled))
+        owner = np.concatenate([a_owner, b_owner[rows]])
+        order = np.argsort(owner * stride + np.concatenate([conns.innovation, extra.innovation]), kind="stable")
+        conns, owner = ConnectionGenes.concat(conns, extra).take(order), owner[order]
+    nodes, node_counts = _inherit_nodes(fitter, other, conns, owner, rng)
+    conn_bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(pairs)))]).tolist()
     node_bounds = np.concatenate([[0], np.cumsum(node_counts)]).tolist()
-    children = []
+    out = []
     for i, f in enumerate(fitter):
         c0, c1, n0, n1 = conn_bounds[i], conn_bounds[i + 1], node_bounds[i], node_bounds[i + 1]
         child_conns = ConnectionGenes.from_columns({k: v[c0:c1] for k, v in conns.__dict__.items()})
         child_nodes = NodeGenes.from_columns({k: v[n0:n1] for k, v in nodes.__dict__.items()})
-        children.append(NeatGenome(f.num_inputs, f.num_outputs, f.feed_forward, child_nodes, child_conns))
-    return children
+        out.append(NeatGenome(f.num_inputs, f.num_outputs, f.feed_forward, child_nodes, child_conns))
+    return out
 
 
 def _inherit_connections(
-    a: ConnectionGenes,
-    b: ConnectionGenes,
-    a_owner: np.ndarray | None,
-    b_owner: np.ndarray | None,
-    rng: np.random.Generator,
+    a: ConnectionGenes, b: ConnectionGenes, a_code: np.ndarray, b_code: np.ndarray, rng: np.random.Generator,
     config: NeatGenomeConfig,
 ) -> ConnectionGenes:
-    """The fitter parents' genes (`a`, child `a_owner[i]`'s) with the other parents' (`b`) matching genes aligned
-    by (child, innovation): a matching gene's weight from either parent at random, and a gene disabled in either
-    parent that has it disabled with probability `disable_inherited_rate`. Owners None: a single child."""
-    if a_owner is None or b_owner is None:
-        row_b, matched = sorted_rows(b.innovation, a.innovation)
-    else:
-        stride = 1 + int(max(a.innovation.max(initial=0), b.innovation.max(initial=0)))
-        row_b, matched = sorted_rows(b_owner * stride + b.innovation, a_owner * stride + a.innovation)
+    """The fitter parents' genes (`a`) with the other parents' (`b`) matching genes aligned by their (child,
+    innovation) codes (ascending): a matching gene's weight from either parent at random, and a gene disabled in
+    either parent that has it disabled with probability `disable_inherited_rate`."""
+    row_b, matched = sorted_rows(b_code, a_code)
     b_weight, b_enabled = (b.weight[row_b], b.enabled[row_b]) if len(b) else (a.weight, a.enabled)
     draws = rng.random((2, len(a)))
     from_b = matched & (draws[0] < 0.5)
@@ -88,52 +83,57 @@ def _inherit_connections(
 
 
 def _inherit_nodes(
-    fitter: list[NeatGenome], other: list[NeatGenome], conns: ConnectionGenes, owner: np.ndarray | None,
+    fitter: list[NeatGenome], other: list[NeatGenome], conns: ConnectionGenes, owner: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[NodeGenes, np.ndarray]:
-    """Each child's nodes (child `owner[i]` has connection gene i; owner None: a single child): its outputs plus
-    every node its connections reference; a node both parents have takes its attributes from either at random,
-    otherwise from the parent that has it. Returns the children's node tables concatenated and each child's node
-    count."""
+    """Each child's nodes (child `owner[i]` has connection gene i): its outputs plus every node its connections
+    reference; a node both parents have takes its attributes from either at random, otherwise from the parent that
+    has it. Returns the children's node tables concatenated and each child's node count."""
     a = NodeGenes.concat(*(f.nodes for f in fitter))
     b = NodeGenes.concat(*(o.nodes for o in other))
     from_node = conns.source >= 0
     outputs = np.arange(fitter[0].num_outputs)
-    if owner is None:
-        codes = np.unique(np.concatenate([outputs, conns.source[from_node], conns.target]))
-        (row_a, in_a), (row_b, in_b) = sorted_rows(a.key, codes), sorted_rows(b.key, codes)
-        counts = np.array([len(codes)])
-    else:
-        stride = 1 + int(max(a.key.max(initial=0), b.key.max(initial=0)))
-        children = np.arange(len(fitter))
-        codes = np.unique(np.concatenate([
-            (children[:, None] * stride + outputs).ravel(),
-            owner[from_node] * stride + conns.source[from_node],
-            owner * stride + conns.target,
-        ]))
-        a_owner = np.repeat(children, [len(f.nodes) for f in fitter])
-        b_owner = np.repeat(children, [len(o.nodes) for o in other])
-        row_a, in_a = sorted_rows(a_owner * stride + a.key, codes)
-        row_b, in_b = sorted_rows(b_owner * stride + b.key, codes)
-        counts = np.bincount(codes // stride, minlength=len(fitter))
+    stride = 1 + int(max(a.key.max(initial=0), b.key.max(initial=0)))
+    children = np.arange(len(fitter))
+    codes = np.unique(np.concatenate([
+        (children[:, None] * stride + outputs).ravel(),
+        owner[from_node] * stride + conns.source[from_node],
+        owner * stride + conns.target,
+    ]))
+    a_owner = np.repeat(children, [len(f.nodes) for f in fitter])
+    b_owner = np.repeat(children, [len(o.nodes) for o in other])
+    row_a, in_a = sorted_rows(a_owner * stride + a.key, codes)
+    row_b, in_b = sorted_rows(b_owner * stride + b.key, codes)
+    counts = np.bincount(codes // stride, minlength=len(fitter))
     use_b = ~in_a | (in_b & (rng.random(len(codes)) < 0.5))
     columns = {name: np.where(use_b, b.__dict__[name][row_b], column[row_a]) for name, column in a.__dict__.items()}
     return NodeGenes.from_columns(columns), counts
 
 
-def _compatible(child: ConnectionGenes, extra: ConnectionGenes, feed_forward: bool) -> ConnectionGenes:
-    """The other parent's disjoint genes that can join the child one by one without duplicating a (source,
-    target) pair or, in feed-forward mode, closing a cycle."""
-    pairs = child.pairs()
-    successors = successors_of(child.source.tolist(), child.target.tolist())
-    keep = np.zeros(len(extra), dtype=bool)
-    for i, (s, t) in enumerate(zip(extra.source.tolist(), extra.target.tolist())):
+def _fitting(
+    child: ConnectionGenes, child_owner: np.ndarray, extra: ConnectionGenes, extra_owner: np.ndarray,
+    candidates: np.ndarray, feed_forward: bool,
+) -> np.ndarray:
+    """The rows of `extra` among `candidates` (ascending) that can join their child (the same owner; `child_owner`
+    ascending) one by one, in order, without duplicating a (source, target) pair or, in feed-forward mode, closing
+    a cycle."""
+    owners = extra_owner[candidates]
+    firsts, ends = np.searchsorted(child_owner, owners, "left").tolist(), np.searchsorted(child_owner, owners, "right")
+    sources, targets = extra.source[candidates].tolist(), extra.target[candidates].tolist()
+    child_source, child_target = child.source.tolist(), child.target.tolist()
+    keep, current, pairs, successors = [], -1, set(), successors_of([], [])
+    for row, owner, first, end, s, t in zip(candidates.tolist(), owners.tolist(), firsts, ends.tolist(), sources,
+                                            targets):
+        if owner != current:  # the next child: start from its own genes
+            current = owner
+            pairs = set(zip(child_source[first:end], child_target[first:end]))
+            successors = successors_of(child_source[first:end], child_target[first:end])
         if (s, t) in pairs or (feed_forward and creates_cycle(s, t, successors)):
             continue
-        keep[i] = True
+        keep.append(row)
         pairs.add((s, t))
         successors[s].append(t)
-    return extra.take(keep)
+    return np.array(keep, dtype=np.int64)
 
 
 def sorted_rows(sorted_keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

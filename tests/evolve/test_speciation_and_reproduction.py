@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
 from evolve.neat_strategy import NeatStrategy
-from evolve.reproduction import allocate_offspring, breed_species, surviving_species
+from evolve.reproduction import allocate_offspring, plan_offspring, surviving_species
 from evolve.species import Species, speciate, steer_threshold
 from genomes.base import MutationContext
 from genomes.families import NeatFamily
@@ -65,13 +65,23 @@ def test_stagnant_species_are_dropped_but_the_best_are_kept():
 
 def test_elites_are_copied_only_in_large_enough_species():
     config = ReproductionConfig(elitism=2, elitism_min_species_size=5, survival_threshold=0.4)
-    ranked = list(range(9, -1, -1))  # best first
-    elites, pairs = breed_species(np.random.default_rng(0), ranked, 8, config, [])
+    ranked = [list(range(9, -1, -1)), [13, 12, 11]]  # best first: a species of ten and one of three
+    (elites, pairs), (small, small_pairs) = plan_offspring(np.random.default_rng(0), ranked, [8, 3], config)
     assert elites == [9, 8]
     assert len(pairs) == 6
     assert {p for pair in pairs for p in pair if p is not None} <= {9, 8, 7, 6}
-    small, _ = breed_species(np.random.default_rng(0), [3, 2, 1], 3, config, [])
-    assert small == []
+    assert small == [] and len(small_pairs) == 3
+    assert {p for p, _ in small_pairs} <= {13, 12}
+
+
+def test_a_second_parent_comes_from_another_species_at_the_interspecies_rate():
+    config = ReproductionConfig(elitism=0, crossover_rate=1.0, interspecies_crossover_rate=1.0)
+    ranked = [[1, 2, 3], [4], [5, 6, 7]]
+    plans = plan_offspring(np.random.default_rng(0), ranked, [20, 20, 20], config)
+    assert {mate for _, mate in plans[0][1]} <= {4, 5, 6} and {mate for _, mate in plans[1][1]} <= {1, 2, 5, 6}
+    never = plan_offspring(np.random.default_rng(0), ranked, [20, 20, 20],
+                           ReproductionConfig(elitism=0, crossover_rate=1.0, interspecies_crossover_rate=0.0))
+    assert all(mate in members for members, (_, pairs) in zip(ranked, never) for _, mate in pairs)
 
 
 def test_speciation_groups_by_distance_and_founds_new_species():

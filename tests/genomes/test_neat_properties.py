@@ -73,23 +73,26 @@ def test_operation_sequences_keep_every_invariant(seed, ops, feed_forward):
 def test_batched_crossover_follows_the_rule_of_crossover_pair_by_pair(seed, ops, feed_forward):
     config, _, pop, _ = _evolve(seed, ops, feed_forward)
     rng = np.random.default_rng(seed)
-    pairs = [(pop[i], pop[j]) for i, j in rng.integers(len(pop), size=(6, 2))]
-    for (fitter, other), child in zip(pairs, crossover_many(pairs, rng, config)):
+    triples = [(pop[i], pop[j], bool(e)) for i, j, e in rng.integers(len(pop), size=(8, 3)) % [len(pop), len(pop), 2]]
+    for (fitter, other, equal), child in zip(triples, crossover_many(triples, rng, config)):
         child.validate()
-        single = crossover(fitter, other, rng, config)  # the same structure, other draws
+        single = crossover(fitter, other, rng, config, equal=equal)  # the same structure, other draws
         for name in ("innovation", "source", "target"):
-            assert getattr(child.connections, name).tolist() == getattr(fitter.connections, name).tolist()
+            assert getattr(child.connections, name).tolist() == getattr(single.connections, name).tolist()
         assert child.nodes.key.tolist() == single.nodes.key.tolist()
+        if not equal:  # an unequal pair's child has exactly the fitter parent's genes
+            for name in ("innovation", "source", "target"):
+                assert getattr(child.connections, name).tolist() == getattr(fitter.connections, name).tolist()
         genes_b = dict(zip(other.connections.innovation.tolist(), other.connections.weight.tolist()))
         disabled_b = set(other.connections.innovation[~other.connections.enabled].tolist())
-        for innov, weight, was_on, on in zip(fitter.connections.innovation.tolist(),
-                                              fitter.connections.weight.tolist(),
-                                              fitter.connections.enabled.tolist(),
-                                              child.connections.enabled.tolist()):
-            assert weight == child.connections.weight[child.connections.innovation == innov][0] \
-                or genes_b.get(innov) == child.connections.weight[child.connections.innovation == innov][0]
+        in_child = {innov: (weight, on) for innov, weight, on in zip(child.connections.innovation.tolist(),
+                                                                     child.connections.weight.tolist(),
+                                                                     child.connections.enabled.tolist())}
+        for innov, weight, was_on in zip(fitter.connections.innovation.tolist(), fitter.connections.weight.tolist(),
+                                         fitter.connections.enabled.tolist()):
+            assert in_child[innov][0] in (weight, genes_b.get(innov))
             if was_on and innov not in disabled_b:
-                assert on, "a gene enabled in every parent that has it stays enabled"
+                assert in_child[innov][1], "a gene enabled in every parent that has it stays enabled"
         for key, bias in zip(child.nodes.key.tolist(), child.nodes.bias.tolist()):
             parent_biases = [g.nodes.bias[g.nodes.key == key].tolist() for g in (fitter, other)]
             assert [bias] in parent_biases, "node attributes from a parent that has the node"
