@@ -19,6 +19,10 @@ from genomes.atomic_io import write_bytes_atomic
 CHECKPOINT_VERSION = 1
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or resumed from (not JSON, another schema or version, a damaged state)."""
+
+
 def checkpoint_path(run_dir: Path, generation: int) -> Path:
     return run_dir / "checkpoints" / f"gen-{generation:06d}.json"
 
@@ -50,7 +54,19 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    data = orjson.loads(path.read_bytes())
-    if data.get("schema") != "evolve-checkpoint" or data.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: not a checkpoint of version {CHECKPOINT_VERSION}")
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: not a JSON checkpoint ({exc})") from None
+    if not (isinstance(data, dict) and data.get("schema") == "evolve-checkpoint"
+            and data.get("version") == CHECKPOINT_VERSION):
+        raise CheckpointError(f"{path}: not a checkpoint of version {CHECKPOINT_VERSION}")
     return data
+
+
+def restore_state(strategy: Any, data: dict[str, Any], path: Path) -> Any:
+    """The strategy state a loaded checkpoint holds; a damaged or foreign state raises CheckpointError."""
+    try:
+        return strategy.state_from_dict(data["state"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot resume from this checkpoint: {exc}") from None

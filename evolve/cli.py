@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from envs.task import TaskSetupError
+    from evolve.checkpoint import CheckpointError
     from evolve.config import ConfigError
     from genomes.base import GenomeError
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
         )
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, GenomeError, TaskSetupError) as exc:
+    except (UsageError, ConfigError, GenomeError, TaskSetupError, CheckpointError) as exc:
         return _fail(str(exc))
     except FileNotFoundError as exc:
         return _fail(f"file not found: {exc.filename or exc}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from genomes.atomic_io import write_json_atomic
 from evolve.config import RunConfig, parse_config_text
 from evolve.executor import SerialExecutor
@@ -178,7 +178,7 @@ def run_islands(config: RunConfig, run_dir: Path, resume: bool = False) -> dict[
     else:
         data = load_checkpoint(path)["state"]
         if data.get("strategy") != "islands" or len(data["islands"]) != count:
-            raise ValueError(f"{path}: not a checkpoint of {count} islands")
+            raise CheckpointError(f"{path}: not a checkpoint of {count} islands")
         generation, migrated, checkpoints = int(data["generation"]), int(data["migrated"]), data["islands"]
         MetricsLog(run_dir / "metrics.jsonl").truncate(generation)
     pool = _Pool(config, checkpoints)

@@ -212,14 +212,18 @@ class NeatStrategy:
         }
 
     def state_from_dict(self, data: dict[str, Any]) -> NeatState:
-        if data.get("strategy") != "neat" or data.get("version") != STATE_VERSION:
-            raise ValueError(f"not a NEAT state of version {STATE_VERSION}")
+        if data.get("strategy") != "neat" or data.get("version") not in (1, STATE_VERSION):
+            raise ValueError(f"not a NEAT state of version 1 or {STATE_VERSION}")
+        if data["version"] == 1:  # genome by genome: [[id, document], ...]
+            genomes = {int(gid): load_document(g) for gid, g in data["genomes"]}
+        else:
+            genomes = dict(zip([int(gid) for gid in data["genome_ids"]],
+                               self.family.population_from_dict(data["genomes"]), strict=True))
         best = data["best"]
         return NeatState(
             seed=int(data["seed"]),
             generation=int(data["generation"]),
-            genomes=dict(zip([int(gid) for gid in data["genome_ids"]],
-                             self.family.population_from_dict(data["genomes"]), strict=True)),
+            genomes=genomes,
             fitness=None if data["fitness"] is None else {int(gid): float(f) for gid, f in data["fitness"]},
             parents={int(gid): [int(p) for p in ps] for gid, ps in data["parents"]},
             species=[Species.from_dict(s) for s in data["species"]],

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from envs.registry import make, task_class
-from evolve.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from evolve.checkpoint import latest_checkpoint, load_checkpoint, restore_state, save_checkpoint
 from evolve.config import RunConfig
 from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
@@ -104,7 +104,7 @@ def resume_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str
         (run_dir / "metrics.jsonl").write_text("")
     else:
         data = load_checkpoint(path)
-        state = strategy.state_from_dict(data["state"])
+        state = restore_state(strategy, data, path)
         progress = RunProgress(**data["run"])
         MetricsLog(run_dir / "metrics.jsonl").truncate(state.generation)
     return _loop(config, run_dir, executor, strategy, state, progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,18 @@ def test_run_refuses_to_overwrite_and_resume_continues(xor_run):
     again = evolve("resume", str(xor_run))  # solved runs stop; resuming reports the same result
     assert again.returncode == 0, again.stderr
     assert json.loads((xor_run / "summary.json").read_text())["generations"] == summary["generations"]
+
+
+def test_resume_from_a_damaged_checkpoint_is_a_clear_error(xor_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(xor_run, run)
+    latest = sorted((run / "checkpoints").glob("gen-*.json"))[-1]
+    document = json.loads(latest.read_text())
+    document["state"]["genomes"]["node_counts"][0] += 1
+    latest.write_text(json.dumps(document))
+    assert_usage_error(evolve("resume", str(run)), "cannot resume from this checkpoint")
+    latest.write_text('{"schema": "evolve-checkp')
+    assert_usage_error(evolve("resume", str(run)), "not a JSON checkpoint")
 
 
 def test_inspect_prints_summary_and_renders(xor_run, tmp_path):

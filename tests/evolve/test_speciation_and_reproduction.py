@@ -130,6 +130,10 @@ def test_strategy_population_size_is_constant_and_state_round_trips():
     next_a, _ = strategy.ask(state)
     next_b, _ = strategy.ask(restored)
     assert [g.to_dict() for g in next_a] == [g.to_dict() for g in next_b]
+    # A version-1 state (earlier checkpoints: genome by genome) still loads to the same state.
+    old = {**document, "version": 1, "genomes": [[gid, g.to_dict()] for gid, g in restored.genomes.items()]}
+    del old["genome_ids"]
+    assert strategy.state_to_dict(strategy.state_from_dict(json.loads(json.dumps(old)))) == document
 
 
 def test_genomes_join_the_first_compatible_species_so_a_high_threshold_merges():
