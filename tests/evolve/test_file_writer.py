@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from evolve.file_writer import FileWriter
+from evolve.file_writer import SWITCH_INTERVAL, FileWriter
 
 
 def test_writes_land_in_submission_order_and_are_complete_on_close(tmp_path):
@@ -37,3 +39,11 @@ def test_the_loops_own_error_wins_over_a_write_error(tmp_path):
         with FileWriter() as writer:
             writer.write(blocker / "x.json", b"{}")
             raise KeyError("the loop failed")
+
+
+def test_the_gil_switch_interval_is_short_while_a_writer_is_open_and_restored_after(tmp_path):
+    before = sys.getswitchinterval()
+    with FileWriter() as writer:
+        assert sys.getswitchinterval() == min(before, SWITCH_INTERVAL)
+        writer.write(tmp_path / "a.json", b"{}")
+    assert sys.getswitchinterval() == before
