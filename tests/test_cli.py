@@ -86,9 +86,10 @@ def test_resume_from_a_damaged_checkpoint_is_a_clear_error(xor_run, tmp_path):
     document = json.loads(latest.read_text())
     document["state"]["genomes"]["node_counts"][0] += 1
     latest.write_text(json.dumps(document))
-    assert_usage_error(evolve("resume", str(run)), "cannot resume from this checkpoint")
+    # serial, so that no Ray start-up message joins the error on stderr
+    assert_usage_error(evolve("resume", str(run), "--workers", "0"), "cannot resume from this checkpoint")
     latest.write_text('{"schema": "evolve-checkp')
-    assert_usage_error(evolve("resume", str(run)), "not a JSON checkpoint")
+    assert_usage_error(evolve("resume", str(run), "--workers", "0"), "not a JSON checkpoint")
 
 
 def test_inspect_prints_summary_and_renders(xor_run, tmp_path):
