@@ -11,15 +11,18 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Call `write` on a temporary binary file next to `path`, fsync it, then rename it over `path`.
-
-    The temporary file is created with the usual 0o666 & ~umask permissions (tempfile.mkstemp would make it 0o600).
-    """
-    path = Path(path)
+def _temporary_beside(path: Path) -> tuple[Path, int]:
+    """A new empty temporary file next to `path` (its directory created) and an open descriptor of it, with the
+    usual 0o666 & ~umask permissions (tempfile.mkstemp would make it 0o600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Call `write` on a temporary binary file next to `path`, fsync it, then rename it over `path`."""
+    path = Path(path)
+    tmp, fd = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -36,9 +39,7 @@ def write_path_atomic(path: Path, write_file: Callable[[Path], object]) -> None:
     fsync it, give it the permissions `atomic_write` gives (such writers may pick their own, e.g. 0o600) and rename
     it over `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp, fd = _temporary_beside(path)
     mode = os.fstat(fd).st_mode & 0o777
     os.close(fd)
     try:
@@ -61,9 +62,6 @@ def write_bytes_atomic(path: Path, data: bytes | str) -> None:
     atomic_write(path, lambda f: f.write(payload))
 
 
-# -- torch formats ------------------------------------------------------------------------------------------------
-
-
 def json_bytes(data: Any) -> bytes:
     """Strict JSON (no NaN or Infinity), compact, UTF-8."""
     return json.dumps(data, allow_nan=False, separators=(",", ":")).encode()
@@ -71,5 +69,4 @@ def json_bytes(data: Any) -> bytes:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Strict JSON (no NaN or Infinity), written atomically."""
-    payload = json_bytes(data)
-    atomic_write(path, lambda f: f.write(payload))
+    write_bytes_atomic(path, json_bytes(data))

@@ -197,7 +197,7 @@ class CellFamily:
 
     def describe(self, genome: Any) -> dict[str, float]:
         figures = genome.summary()
-        return {"hidden": len(genome.hidden_keys), "connections": figures["edges"], "params": figures["params"]}
+        return {"hidden": self.hidden_count(genome), "connections": figures["edges"], "params": figures["params"]}
 
 
 def make_family(kind: str, config: Any) -> GenomeFamily:
