@@ -24,4 +24,7 @@ class ReproductionConfig:
     survival_threshold: float = param(0.2, gt=0.0, le=1.0, doc="fraction of each species allowed to reproduce")
     crossover_rate: float = param(0.75, ge=0.0, le=1.0, doc="offspring from crossover (the rest mutation only)")
     interspecies_crossover_rate: float = param(0.001, ge=0.0, le=1.0)
-    min_species_size: int = param(2, ge=1, doc="offspring guaranteed to every surviving species")
+    min_species_size: int = param(
+        2, ge=0, doc="offspring guaranteed to every surviving species (0: none, as in the paper, where a species "
+        "that earns no offspring dies out)"
+    )

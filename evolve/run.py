@@ -6,6 +6,7 @@ A run directory holds config.toml (resolved), metrics.jsonl, checkpoints/, best.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import logging
 import time
@@ -45,6 +46,7 @@ class RunProgress:
     solution: dict[str, Any] = field(default_factory=dict)  # size of the verified solution network
     champion_metrics: dict[str, Any] = field(default_factory=dict)
     records: dict[str, float] = field(default_factory=dict)  # the run's figure for each of the task's run metrics
+    verified: list[str] = field(default_factory=list)  # content digests of the genomes verify has already judged
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -155,7 +157,7 @@ def run_generation(
         reductions, {k: [v, *([progress.records[k]] if k in progress.records else [])] for k, v in population.items()}
     )
     was_solved = progress.solved
-    solver = _check_solved(config, spec, state.seed, progress, generation, genomes, documents, results)
+    solver = check_solved(config, spec, state.seed, progress, generation, genomes, documents, results)
     progress.wall_seconds += time.perf_counter() - started
     metrics.update(evaluations=progress.evaluations, wall_seconds=progress.wall_seconds, solved=progress.solved)
     if solver is not None:
@@ -246,7 +248,7 @@ def evaluate_generation(
     return [result for chunk in chunks for result in chunk]
 
 
-def _check_solved(
+def check_solved(
     config: RunConfig,
     spec: dict[str, Any],
     seed: int,
@@ -256,14 +258,24 @@ def _check_solved(
     documents: list[Any],
     results: list[dict[str, Any]],
 ) -> int | None:
-    """Verify the best candidate whose evaluation met the goal; returns its index when it passes (the run is
-    solved), else None."""
+    """Verify one candidate whose evaluation met the goal; returns its index when it passes (the run is solved),
+    else None. The candidate is the fittest one verify has not judged before, as the NEAT reference code tests an
+    unchecked species' champion each generation: an elite copied unchanged would otherwise take the test every
+    generation and keep failing it, while the other candidates never get theirs. When every candidate was judged,
+    the fittest is tested again (a task's verify may draw new episodes)."""
     if progress.solved:
         return None
-    candidates = [i for i, r in enumerate(results) if r["solved"]]
+    candidates = sorted((i for i, r in enumerate(results) if r["solved"]), key=lambda i: (-results[i]["fitness"], i))
     if not candidates:
         return None
-    best = max(candidates, key=lambda i: (results[i]["fitness"], -i))
+    judged = set(progress.verified)
+    best, digest = candidates[0], None
+    for i in candidates:
+        if (content := genome_digest(genomes[i])) not in judged:
+            best, digest = i, content
+            break
+    if digest is not None:
+        progress.verified.append(digest)
     rng_seed = int(generation_rng(seed, generation, STREAM_VERIFY).integers(2**31))
     verdict = verify_genome({"genome": documents[best], "task": spec}, rng_seed)
     progress.verify_metrics = {"generation": generation, **verdict.metrics}
@@ -276,6 +288,11 @@ def _check_solved(
         log.info("solved at generation %d after %d evaluations", generation, progress.evaluations)
         return best
     return None
+
+
+def genome_digest(genome: Any) -> str:
+    """A short content hash of a genome's JSON document: equal genomes (an elite and its copy) share it."""
+    return hashlib.blake2b(json_bytes(genome.shared_dict()), digest_size=12).hexdigest()
 
 
 def _best_document(

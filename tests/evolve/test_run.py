@@ -7,7 +7,9 @@ import json
 from evolve.checkpoint import latest_checkpoint, load_checkpoint
 from evolve.config import load_config
 from evolve.executor import SerialExecutor
-from evolve.run import resume_run, start_run
+from evolve.run import (
+    RunProgress, check_solved, build_strategy, genome_digest, resume_run, start_run, task_spec,
+)
 from tests.run_helpers import run_config
 from tests.run_helpers import run_metrics as _metrics
 
@@ -48,3 +50,27 @@ def test_resume_reproduces_the_uninterrupted_run_exactly(tmp_path):
     state_part = load_checkpoint(latest_checkpoint(part))["state"]
     assert state_full == state_part
     assert json.loads((full / "best.json").read_text()) == json.loads((part / "best.json").read_text())
+
+
+def test_verify_takes_the_fittest_candidate_it_has_not_judged():
+    """An elite copied unchanged fails verify once; the next generations test the other candidates, and only when
+    every candidate was judged is the fittest tested again."""
+    config = run_config("dpnv", "population.size=20", "env.verify_steps=50", "env.generalization_threshold=625")
+    strategy = build_strategy(config)
+    genomes = list(strategy.init(0).genomes.values())[:3]
+    genomes[1] = genomes[0]  # the elite's copy: the same genome
+    results = [{"solved": True, "fitness": f, "metrics": {}} for f in (3.0, 3.0, 2.0)]
+    progress = RunProgress()
+    spec = task_spec(config)
+
+    def check(generation: int) -> None:
+        assert check_solved(config, spec, 0, progress, generation, genomes, genomes, results) is None
+        assert progress.verify_metrics["generation"] == generation
+
+    check(0)
+    assert progress.verified == [genome_digest(genomes[0])]
+    check(1)
+    assert progress.verified == [genome_digest(genomes[0]), genome_digest(genomes[2])]
+    check(2)  # both judged: the fittest again, nothing new recorded
+    assert len(progress.verified) == 2
+    assert genome_digest(genomes[0]) != genome_digest(genomes[2])

@@ -28,7 +28,7 @@ def _species(key, members, fitness=0.0, last_improved=0):
 @given(
     sizes=st.lists(st.integers(1, 30), min_size=1, max_size=12),
     pop=st.integers(2, 400),
-    min_size=st.integers(1, 5),
+    min_size=st.integers(0, 5),
     seed=st.integers(0, 1000),
 )
 def test_allocation_sums_to_population_and_respects_minimum(sizes, pop, min_size, seed):
@@ -52,6 +52,18 @@ def test_allocation_follows_shared_fitness():
     # Explicit fitness sharing: a species' share is its mean (shifted) fitness, independent of its size.
     assert counts[0] == counts[1] or abs(counts[0] - counts[1]) <= 1
     assert counts[2] == 1
+
+
+def test_without_a_guaranteed_size_many_small_species_still_compete():
+    """500 species of two in a population of 1,000: a guarantee of two per species takes every offspring (no
+    selection between species), while min_size 0 allocates by shared fitness and lets the worst die out."""
+    fitness = {g: float(g // 2) for g in range(1000)}  # species k holds genomes 2k and 2k+1, both of fitness k
+    species = [_species(k, [2 * k, 2 * k + 1]) for k in range(500)]
+    assert allocate_offspring(species, fitness, 1000, 2) == [2] * 500
+    counts = allocate_offspring(species, fitness, 1000, 0)
+    assert sum(counts) == 1000
+    assert counts[0] == 0 and counts[-1] == max(counts) == 4
+    assert counts == sorted(counts)
 
 
 def test_stagnant_species_are_dropped_but_the_best_are_kept():
