@@ -64,9 +64,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return data
 
 
-def restore_state(strategy: Any, data: dict[str, Any], path: Path) -> Any:
+def restore_state(strategy: Any, data: dict[str, Any], where: Path | str) -> Any:
     """The strategy state a loaded checkpoint holds; a damaged or foreign state raises CheckpointError."""
     try:
         return strategy.state_from_dict(data["state"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot resume from this checkpoint: {exc}") from None
+        raise CheckpointError(f"{where}: cannot resume from this checkpoint: {exc}") from None

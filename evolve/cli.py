@@ -123,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_resume(args: argparse.Namespace) -> int:
     from evolve.config import load_config
     from evolve.executor import make_executor
-    from evolve.run import resume_run
+    from evolve.run import resume_point, resume_run
 
     config_path = args.run_dir / "config.toml"
     if not config_path.is_file():
@@ -135,9 +135,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
         summary = run_islands(config, args.run_dir, resume=True)
     else:
+        point = resume_point(config, args.run_dir)  # a damaged checkpoint fails before any worker starts
         executor = make_executor(config)
         try:
-            summary = resume_run(config, args.run_dir, executor)
+            summary = resume_run(config, args.run_dir, executor, point)
         finally:
             executor.close()
     _print_summary(args.run_dir, summary)

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
-from genomes.atomic_io import write_json_atomic
+from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, restore_state, save_checkpoint
 from evolve.config import RunConfig, parse_config_text
 from evolve.executor import SerialExecutor
+from evolve.neat_strategy import NeatState, NeatStrategy
 from evolve.reporting import MetricsLog, Progress
 from evolve.run import (
     RunProgress,
@@ -29,10 +29,12 @@ from evolve.run import (
     build_strategy,
     prepare_task,
     reduce_run_metrics,
+    restore_progress,
     run_generation,
     run_metrics,
 )
 from evolve.strategy import generation_rng
+from genomes.atomic_io import write_json_atomic
 from genomes.innovation import InnovationTracker, translate
 from genomes.neat_genome import NeatGenome
 
@@ -42,6 +44,20 @@ STREAM_MIGRATE = 4
 
 def island_seed(run_seed: int, index: int) -> int:
     return int(np.random.SeedSequence([run_seed, 7907, index]).generate_state(1)[0] >> 1)
+
+
+def restore_island(
+    strategy: NeatStrategy, checkpoint: dict[str, Any], where: str
+) -> tuple[NeatState, RunProgress, list[NeatGenome]]:
+    """An island's state, run progress and waiting immigrants from its part of a checkpoint; a damaged part raises
+    CheckpointError."""
+    state = restore_state(strategy, checkpoint, where)
+    progress = restore_progress(checkpoint, where)
+    try:
+        immigrants = [NeatGenome.from_dict(g) for g in checkpoint["immigrants"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: cannot resume from this checkpoint: bad immigrants ({exc})") from None
+    return state, progress, immigrants
 
 
 class Island:
@@ -57,9 +73,7 @@ class Island:
             self.progress = RunProgress()
             self.immigrants: list[NeatGenome] = []
         else:
-            self.state = self.strategy.state_from_dict(checkpoint["state"])
-            self.progress = RunProgress(**checkpoint["run"])
-            self.immigrants = [NeatGenome.from_dict(g) for g in checkpoint["immigrants"]]
+            self.state, self.progress, self.immigrants = restore_island(self.strategy, checkpoint, f"island {index}")
 
     def evolve(self, until: int) -> list[dict[str, Any]]:
         """Run generations up to `until` (or until solved); one record per generation: metrics, and the best.json
@@ -176,10 +190,17 @@ def run_islands(config: RunConfig, run_dir: Path, resume: bool = False) -> dict[
         (run_dir / "metrics.jsonl").write_text("")
         generation, migrated, checkpoints = 0, 0, [None] * count
     else:
-        data = load_checkpoint(path)["state"]
-        if data.get("strategy") != "islands" or len(data["islands"]) != count:
+        data = load_checkpoint(path).get("state")
+        if not (isinstance(data, dict) and data.get("strategy") == "islands"
+                and isinstance(data.get("islands"), list) and len(data["islands"]) == count):
             raise CheckpointError(f"{path}: not a checkpoint of {count} islands")
-        generation, migrated, checkpoints = int(data["generation"]), int(data["migrated"]), data["islands"]
+        try:
+            generation, migrated, checkpoints = int(data["generation"]), int(data["migrated"]), data["islands"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot resume from this checkpoint: {exc}") from None
+        strategy = build_strategy(config)
+        for i, island in enumerate(checkpoints):  # here, before any Ray actor starts
+            restore_island(strategy, island, f"{path}, island {i}")
         MetricsLog(run_dir / "metrics.jsonl").truncate(generation)
     pool = _Pool(config, checkpoints)
     try:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from envs.registry import make, task_class
-from evolve.checkpoint import latest_checkpoint, load_checkpoint, restore_state, save_checkpoint
+from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, restore_state, save_checkpoint
 from evolve.config import RunConfig
 from evolve.evaluation import evaluate_chunk, evaluation_seeds, verify_genome
 from evolve.executor import Executor
@@ -97,19 +97,46 @@ def start_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str,
     return _loop(config, run_dir, executor, strategy, state, RunProgress())
 
 
-def resume_run(config: RunConfig, run_dir: Path, executor: Executor) -> dict[str, Any]:
-    prepare_task(config)
-    path = latest_checkpoint(run_dir)
+@dataclass
+class ResumePoint:
+    """Where a resumed run continues: its strategy, state and progress, from `checkpoint` (None: from the start)."""
+
+    strategy: NeatStrategy
+    state: NeatState
+    progress: RunProgress
+    checkpoint: Path | None
+
+
+def resume_point(config: RunConfig, run_dir: Path) -> ResumePoint:
+    """Read the run's newest checkpoint (without one, the run starts over from its seed); an unreadable or damaged
+    checkpoint raises CheckpointError. Call it before starting workers, so bad input fails fast."""
     strategy = build_strategy(config)
+    path = latest_checkpoint(run_dir)
     if path is None:
-        state, progress = strategy.init(config.run.seed), RunProgress()
+        return ResumePoint(strategy, strategy.init(config.run.seed), RunProgress(), None)
+    data = load_checkpoint(path)
+    return ResumePoint(strategy, restore_state(strategy, data, path), restore_progress(data, path), path)
+
+
+def restore_progress(data: dict[str, Any], where: Path | str) -> RunProgress:
+    """The run progress a loaded checkpoint holds; a damaged one raises CheckpointError."""
+    try:
+        return RunProgress(**data["run"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{where}: cannot resume from this checkpoint: bad run progress ({exc})") from None
+
+
+def resume_run(
+    config: RunConfig, run_dir: Path, executor: Executor, point: ResumePoint | None = None
+) -> dict[str, Any]:
+    """Continue the run in `run_dir` from `point` (default: its newest checkpoint) to config.run.generations."""
+    prepare_task(config)
+    point = point or resume_point(config, run_dir)
+    if point.checkpoint is None:
         (run_dir / "metrics.jsonl").write_text("")
     else:
-        data = load_checkpoint(path)
-        state = restore_state(strategy, data, path)
-        progress = RunProgress(**data["run"])
-        MetricsLog(run_dir / "metrics.jsonl").truncate(state.generation)
-    return _loop(config, run_dir, executor, strategy, state, progress)
+        MetricsLog(run_dir / "metrics.jsonl").truncate(point.state.generation)
+    return _loop(config, run_dir, executor, point.strategy, point.state, point.progress)
 
 
 @dataclass

@@ -86,8 +86,12 @@ def test_resume_from_a_damaged_checkpoint_is_a_clear_error(xor_run, tmp_path):
     document = json.loads(latest.read_text())
     document["state"]["genomes"]["node_counts"][0] += 1
     latest.write_text(json.dumps(document))
-    # serial, so that no Ray start-up message joins the error on stderr
-    assert_usage_error(evolve("resume", str(run), "--workers", "0"), "cannot resume from this checkpoint")
+    # The checkpoint is read before Ray starts, so no start-up message joins the one-line error.
+    assert_usage_error(evolve("resume", str(run)), "cannot resume from this checkpoint")
+    document["state"]["genomes"]["node_counts"][0] -= 1
+    document["run"]["no_such_counter"] = 1
+    latest.write_text(json.dumps(document))
+    assert_usage_error(evolve("resume", str(run), "--workers", "0"), "bad run progress")
     latest.write_text('{"schema": "evolve-checkp')
     assert_usage_error(evolve("resume", str(run), "--workers", "0"), "not a JSON checkpoint")
 

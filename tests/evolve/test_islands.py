@@ -11,7 +11,7 @@ import ray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.checkpoint import checkpoint_path, load_checkpoint
+from evolve.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from evolve.config import ConfigError
 from evolve.islands import destinations, run_islands
 from genomes.base import MutationContext
@@ -85,6 +85,23 @@ def test_islands_exchange_migrants_and_resume_exactly(tmp_path):
     run_islands(_island_config(6, "run.workers=0"), part, resume=True)
     assert _lines(part) == lines
     assert json.loads((part / "best.json").read_text()) == json.loads((full / "best.json").read_text())
+
+
+def test_a_damaged_island_is_a_clear_error_before_any_actor_starts(tmp_path):
+    run_islands(_island_config(2, "run.workers=0"), tmp_path)
+    path = checkpoint_path(tmp_path, 2)
+    document = json.loads(path.read_text())
+    document["state"]["islands"][1]["state"]["genomes"]["node_counts"][0] += 1
+    path.write_text(json.dumps(document))
+    ray_before = ray.is_initialized()
+    with pytest.raises(CheckpointError, match="island 1: cannot resume from this checkpoint"):
+        run_islands(_island_config(4, "run.workers=2"), tmp_path, resume=True)
+    assert ray.is_initialized() == ray_before
+    del document["state"]["islands"][2]["immigrants"]
+    document["state"]["islands"][1]["state"]["genomes"]["node_counts"][0] -= 1
+    path.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match="island 2: cannot resume from this checkpoint: bad immigrants"):
+        run_islands(_island_config(4, "run.workers=0"), tmp_path, resume=True)
 
 
 def test_islands_on_ray_actors_match_serial_islands(tmp_path):
