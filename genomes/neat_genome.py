@@ -185,10 +185,8 @@ class NeatGenome(SharedDocument):
             if validate:
                 _check_columns("nodes", nodes, NODE_COLUMNS)
                 _check_columns("connections", conns, CONNECTION_COLUMNS)
-            node_genes = NodeGenes.build(**{k: nodes[k] for k in ("key", "bias", "response", "activation", "aggregation")})
-            conn_genes = ConnectionGenes.build(
-                **{k: conns[k] for k in ("innovation", "source", "target", "weight", "enabled")}
-            )
+            node_genes = NodeGenes.build(**{k: nodes[k] for k in NODE_COLUMNS})
+            conn_genes = ConnectionGenes.build(**{k: conns[k] for k in CONNECTION_COLUMNS})
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise GenomeError(f"malformed genome: {exc.__class__.__name__}: {exc}") from None
         if not (isinstance(n_in, int) and isinstance(n_out, int) and isinstance(ff, bool)):

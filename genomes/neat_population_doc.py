@@ -13,12 +13,12 @@ import numpy as np
 
 from genomes.base import GenomeError
 from genomes.genes import GeneTable
-from genomes.neat_genome import SCHEMA, SCHEMA_VERSION, NeatGenome
+from genomes.neat_genome import CONNECTION_COLUMNS, NODE_COLUMNS, SCHEMA, SCHEMA_VERSION, NeatGenome
 
 POPULATION_SCHEMA = "neat-population"
 POPULATION_VERSION = 1
-NODE_NAMES = ("key", "bias", "response", "activation", "aggregation")
-CONNECTION_NAMES = ("innovation", "source", "target", "weight", "enabled")
+NODE_NAMES = tuple(NODE_COLUMNS)  # the genome document's gene columns, in its order
+CONNECTION_NAMES = tuple(CONNECTION_COLUMNS)
 
 
 def population_to_dict(genomes: list[NeatGenome]) -> dict[str, Any]:
