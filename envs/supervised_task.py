@@ -8,7 +8,7 @@ never touched during the search: after the last generation the run retrains the 
 `final_epochs`, trains the hand-designed baselines with the same budget, and scores all of them on the test split
 (`final_report`).
 
-With `tune_trials` > 0, each candidate's first rung is a small nested Optuna study (`search/nested_tuning.py`):
+With `tune_trials` > 0, each candidate's first rung is a small nested Optuna study (`envs/nested_tuning.py`):
 `tune_trials` trainings at that rung's budget with learning rates (and, with `tune_weight_decay`, weight decays)
 from a TPE sampler seeded by the candidate's evaluation seed. The best trial is the candidate's result at that rung,
 its hyperparameters train the candidate at the later rungs and appear in its metrics (`lr`, `weight_decay`), and
@@ -93,15 +93,15 @@ class SupervisedTask:
 
     def train_config(self, epochs: int, **tuned: float):
         """The training configuration for `epochs`, with a nested study's `tuned` values (lr, weight_decay)."""
-        from search.train import TrainConfig
+        from envs.training import TrainConfig
 
         config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
                              patience=self.patience, device=self.device, amp=self.amp, dropout=self.dropout)
         return replace(config, **tuned)
 
     def tune(self, build: Any, epochs: int, seed: int):
-        """The nested study for one network at `epochs` per trial (`search.nested_tuning.Tuned`)."""
-        from search.nested_tuning import tune_candidate
+        """The nested study for one network at `epochs` per trial (`envs.nested_tuning.Tuned`)."""
+        from envs.nested_tuning import tune_candidate
 
         return tune_candidate(build, self.data(), self.train_config(epochs), self.tune_trials, seed,
                               (self.tune_lr_min, self.tune_lr_max), self.tune_weight_decay, self.tune_prune)
@@ -112,7 +112,7 @@ class SupervisedTask:
 
     # -- search ---------------------------------------------------------------------------------------------------
     def evaluate_batch(self, genomes: list[Any], seeds: list[int]) -> list[EvalResult]:
-        from search.train import train
+        from envs.training import train
 
         data = self.data()
         budgets = self.rung_epochs()
@@ -162,7 +162,7 @@ class SupervisedTask:
         read)."""
         from safetensors.torch import save_model
 
-        from search.baselines import baselines
+        from envs.baselines import baselines
 
         data = self.data()
         final_seed = int(np.random.SeedSequence([seed, 7]).generate_state(1)[0] >> 1)
@@ -182,7 +182,7 @@ class SupervisedTask:
     def _final_training(self, build: Any, seed: int) -> tuple[Any, Any, dict[str, float]]:
         """Train a network for `final_epochs` with the test split scored; with tuning on, first run its nested study
         at the first-rung budget and train with the chosen values (also returned, with the study's epochs)."""
-        from search.train import train
+        from envs.training import train
 
         tuned: dict[str, float] = {}
         report: dict[str, float] = {}

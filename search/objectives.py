@@ -55,7 +55,7 @@ def train_objective(config: Any, params: dict[str, Any], report: Reporter) -> tu
     epoch."""
     from envs.registry import make
     from envs.supervised_task import latency_ms
-    from search.train import train
+    from envs.training import train
     from search.tune_config import base_config
 
     run = base_config(config, params)

@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-import search.nested_tuning as nested
-import search.train
+import envs.nested_tuning as nested
+import envs.training
+from envs.nested_tuning import WEIGHT_DECAY_RANGE, tune_candidate
 from envs.supervised import load
 from envs.supervised_task import SupervisedTask
+from envs.training import TrainConfig, TrainResult, train
 from evolve.config import ConfigError
-from search.nested_tuning import WEIGHT_DECAY_RANGE, tune_candidate
-from search.train import TrainConfig, TrainResult, train
 from tests.run_helpers import run_config
 
 LR_RANGE = (1e-3, 3e-2)
@@ -57,7 +57,7 @@ def test_same_seed_same_study_and_never_below_the_untuned_training():
     assert set(a.params) == {"lr"} and in_range(a.params["lr"], LR_RANGE)
     assert a.epochs == 3, "three one-epoch trials (none can be pruned at its last epoch)"
     assert a.result.val_score >= train(TinyNet, data, base, 4)[1].val_score, "the first trial is the base lr"
-    assert a.result.val_score == pytest.approx(search.train.evaluate(a.model, data.val, data, torch.device("cpu"))[1])
+    assert a.result.val_score == pytest.approx(envs.training.evaluate(a.model, data.val, data, torch.device("cpu"))[1])
 
 
 def fake_train(log: list[dict]):
@@ -116,7 +116,7 @@ def test_task_tunes_the_first_rung_uses_the_lr_later_and_counts_every_epoch(monk
         later.append((seed, config.lr))
         return train(build, data, config, seed, **kwargs)
 
-    monkeypatch.setattr(search.train, "train", spy)
+    monkeypatch.setattr(envs.training, "train", spy)
     results = task.evaluate_batch(genomes, seeds)
     monkeypatch.undo()
     assert sorted(r.metrics["train_epochs"] for r in results) == [2.0, 4.0], "2 one-epoch trials, + 2 if promoted"

@@ -21,7 +21,7 @@ import numpy as np
 from torch import nn
 
 from envs.supervised import SupervisedData
-from search.train import TrainConfig, TrainResult, train
+from envs.training import TrainConfig, TrainResult, train
 
 WEIGHT_DECAY_RANGE = (1e-6, 1e-1)  # log-uniform AdamW weight decay, when it is tuned
 

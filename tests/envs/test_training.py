@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
+from envs.baselines import RecurrentBaseline, StandardCnn
 from envs.supervised import load
+from envs.training import TrainConfig, evaluate, resolve_device, set_head_dropout, train
 from genomes.base import MutationContext
 from genomes.cnn_cell import CnnCellConfig, CnnCellGenome
 from genomes.innovation import InnovationTracker
 from genomes.rnn_cell import RnnCellConfig, RnnCellGenome
-from search.baselines import RecurrentBaseline, StandardCnn
-from search.train import TrainConfig, evaluate, resolve_device, set_head_dropout, train
 
 
 def mlp() -> nn.Module:
