@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from envs.atari import AtariTask  # noqa: E402
 from evolve.config import load_config  # noqa: E402
-from evolve.executor import make_executor  # noqa: E402
-from evolve.run import start_run  # noqa: E402
+import evolve  # noqa: E402
 from genomes.export import load_genome  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,12 +52,8 @@ def bench_game(game: str, args: argparse.Namespace, out: Path) -> dict:
     overrides = [f"population.size={args.population}", f"run.generations={args.generations}",
                  f"run.seed={args.seed}", f"run.workers={args.workers}", "run.progress=false"]
     config = load_config(REPO / "configs" / f"atari-{game}-ram.toml", overrides)
-    executor = make_executor(config)
     started = time.perf_counter()
-    try:
-        summary = start_run(config, out / game, executor)
-    finally:
-        executor.close()
+    summary = evolve.run(config, out=out / game).summary
     wall = time.perf_counter() - started
     task = AtariTask(**config.env.kwargs)
     best = test_scores(task, load_genome(out / game / "best.json").phenotype(), args.test_episodes)

@@ -23,23 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evolve.config import load_config  # noqa: E402
-from evolve.executor import make_executor  # noqa: E402
-from evolve.run import start_run  # noqa: E402
+import evolve  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def one_run(config_name: str, seed: int, strategy: str, workers: int, overrides: list[str], out: Path) -> dict:
-    config = load_config(REPO / "configs" / f"{config_name}.toml",
-                         [f"run.seed={seed}", f"run.strategy={strategy}", f"run.workers={workers}",
-                          "run.progress=false", *overrides])
-    executor = make_executor(config)
-    try:
-        started = time.perf_counter()
-        summary = start_run(config, out / f"{config_name}-{strategy}-{seed}", executor)
-    finally:
-        executor.close()
+    started = time.perf_counter()
+    summary = evolve.run(REPO / "configs" / f"{config_name}.toml", seed=seed, workers=workers,
+                         overrides=[f"run.strategy={strategy}", "run.progress=false", *overrides],
+                         out=out / f"{config_name}-{strategy}-{seed}").summary
     return {"seed": seed, "strategy": strategy, "test_accuracy": summary["test_accuracy"],
             "params": summary["params"], "baseline": summary["baseline"],
             "baseline_test_accuracy": summary["baseline_test_accuracy"], "baseline_params": summary["baseline_params"],

@@ -12,24 +12,21 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evolve.config import load_config  # noqa: E402
-from evolve.executor import SerialExecutor  # noqa: E402
-from evolve.run import start_run  # noqa: E402
+import evolve  # noqa: E402
 
 
 def one_seed(config_path: str, overrides: list[str], seed: int) -> dict:
-    config = load_config(config_path, [*overrides, f"run.seed={seed}", "run.progress=false"])
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        summary = start_run(config, Path(tmp), SerialExecutor())
-        summary["process_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result = evolve.run(config_path, seed=seed, workers=0, overrides=[*overrides, "run.progress=false"],
+                        callbacks=[evolve.FreezeHeap()])
+    summary = result.summary
+    summary["process_seconds"] = time.perf_counter() - started
     return summary
 
 

@@ -26,17 +26,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import ray
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evolve.config import load_config  # noqa: E402
-from evolve.evaluation import evaluate_chunk, evaluation_seeds  # noqa: E402
+from evolve.evaluation import evaluate_chunk, evaluate_population  # noqa: E402
 from evolve.executor import Executor, SerialExecutor  # noqa: E402
 from evolve.ray_executor import RayExecutor  # noqa: E402
-from evolve.run import build_strategy, evaluate_generation, task_spec  # noqa: E402
+from evolve.strategies import build_strategy  # noqa: E402
+from evolve.strategy import Evaluations  # noqa: E402
 
 SEED = 0
 
@@ -47,16 +47,16 @@ def build_payloads(
     """Evolve `generations` generations serially, breed the next one and cut it into chunks as the run loop does."""
     overrides = [*([f"env.id={env}"] if env else []), *sets, "env.episodes=1", f"population.size={population}"]
     config = load_config(config_path, overrides)
-    strategy, spec = build_strategy(config), task_spec(config)
+    strategy, spec = build_strategy(config), config.env.source()
     state = strategy.init(SEED)
     for _ in range(generations):
-        genomes, state = strategy.ask(state)
-        seeds = evaluation_seeds(SEED, state.generation, strategy.genome_ids(state))
-        results = evaluate_generation(SerialExecutor(), spec, [g.shared_dict() for g in genomes], seeds, size)
-        state, _ = strategy.tell(state, genomes, np.array([r["fitness"] for r in results]))
-    genomes, state = strategy.ask(state)
-    documents = [g.shared_dict() for g in genomes]
-    seeds = evaluation_seeds(SEED, state.generation, strategy.genome_ids(state))
+        population, state = strategy.ask(state)
+        documents = [g.shared_dict() for g in population.genomes]
+        results = evaluate_population(SerialExecutor(), spec, documents, population.seeds, size)
+        state, _ = strategy.tell(state, population, Evaluations.from_results(results))
+    population, state = strategy.ask(state)
+    documents = [g.shared_dict() for g in population.genomes]
+    seeds = population.seeds
     spec = {**spec, "kwargs": {**spec["kwargs"], "episodes": episodes}}
     return [
         {"task": spec, "genomes": documents[i : i + size], "seeds": seeds[i : i + size]}

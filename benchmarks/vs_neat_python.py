@@ -37,9 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evolve.config import load_config  # noqa: E402
-from evolve.evaluation import evaluation_seed  # noqa: E402
-from evolve.executor import SerialExecutor  # noqa: E402
-from evolve.run import start_run  # noqa: E402
+import evolve  # noqa: E402
+from genomes.streams import evaluation_seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {  # name: (our config, generation cap, default seeds)
@@ -193,10 +192,11 @@ def neat_python_run(task: str, config: neat.Config, seed: int, cap: int, env) ->
 
 
 def our_run(task: str, seed: int, cap: int) -> dict:
-    config = load_config(ROOT / TASKS[task][0], [f"run.seed={seed}", "run.progress=false", f"run.generations={cap}"])
+    config = load_config(ROOT / TASKS[task][0], [f"run.seed={seed}", "run.progress=false", f"run.generations={cap}",
+                                                 "run.workers=0"])
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu_started = time.perf_counter(), time.process_time()
-        summary = start_run(config, Path(tmp), SerialExecutor())
+        summary = evolve.run(config, out=Path(tmp) / "run", callbacks=[evolve.FreezeHeap()]).summary
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {"solved": summary["solved"], "evaluations": summary["evaluations"],
             "evaluations_to_solve": summary["evaluations_to_solve"], "wall": wall, "cpu": cpu,

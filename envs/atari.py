@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.task import EvalResult, TaskSetupError
+from envs.task import EvalResult, Task, TaskSetupError
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
@@ -50,7 +50,7 @@ def new_ale(game: str, max_frames: int) -> Any:
 
 
 @dataclass
-class AtariTask:
+class AtariTask(Task):
     env_id: ClassVar[str] = "atari"
     run_metrics: ClassVar[dict[str, str]] = {"max_score": "max", "frames": "sum"}
     game: str = param("pong", doc="an ale-py ROM id (snake_case: pong, freeway, boxing, ms_pacman, ...)")
@@ -146,7 +146,7 @@ class AtariTask:
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """Every genome's episodes in lock step, one packed network call per step: the same scores as `evaluate`."""
         if not packable(genomes):
-            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+            return super().evaluate_batch(genomes, seeds)
         pop, eps = len(genomes), self.episodes
         rngs = [r for s in seeds for r in self.episode_rngs(np.random.default_rng(s))]
         network = PopulationNetwork(genomes)

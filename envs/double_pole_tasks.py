@@ -24,7 +24,7 @@ from envs.double_pole import (
     failed_batch,
     observe,
 )
-from envs.task import EvalResult
+from envs.task import EvalResult, Task
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
@@ -146,7 +146,7 @@ def damping_fitness(steps: int, jiggle: deque[float] | list[float], max_steps: i
 
 
 @dataclass
-class DoublePoleVelocityTask:
+class DoublePoleVelocityTask(Task):
     """Markov double pole: fitness is the number of steps balanced from the standard start."""
 
     env_id: ClassVar[str] = "dpv"
@@ -162,7 +162,7 @@ class DoublePoleVelocityTask:
         """The population balancing in lock step (numpy physics for every cart; equal to `evaluate` up to the
         float rounding of array versus scalar math, which a chaotic system can amplify)."""
         if not packable(genomes):
-            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+            return super().evaluate_batch(genomes, seeds)
         steps, _ = balance_population(PopulationNetwork(genomes), self.max_steps, velocities=True)
         return [self._result(int(s)) for s in steps]
 
@@ -174,7 +174,7 @@ class DoublePoleVelocityTask:
 
 
 @dataclass
-class DoublePoleNoVelocityTask:
+class DoublePoleNoVelocityTask(Task):
     """Non-Markov double pole (x, theta1, theta2 only; meant for recurrent genomes) with Gruau et al.'s damping
     fitness. A genome balancing `max_steps` is a candidate; `verify` is the paper's champion test: balance
     `verify_steps` from the standard start, then at least `generalization_threshold` of the 625 grid starts for
@@ -198,7 +198,7 @@ class DoublePoleNoVelocityTask:
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """The population in lock step, as `DoublePoleVelocityTask.evaluate_batch`."""
         if not packable(genomes):
-            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+            return super().evaluate_batch(genomes, seeds)
         steps, jiggle = balance_population(PopulationNetwork(genomes), self.max_steps, velocities=False)
         return [self._result(int(n), damping_fitness(int(n), [j], self.max_steps)) for n, j in zip(steps, jiggle)]
 

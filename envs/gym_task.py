@@ -15,7 +15,7 @@ import gymnasium
 import numpy as np
 
 from envs.lockstep import lockstep_episodes
-from envs.task import EvalResult
+from envs.task import EvalResult, Task
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
@@ -23,7 +23,7 @@ from genomes.population_network import PopulationNetwork, packable
 
 
 @dataclass
-class GymTask:
+class GymTask(Task):
     env_id: str = param("CartPole-v1")
     episodes: int = param(1, ge=1)
     max_steps: int = param(0, ge=0, doc="0 keeps the environment's own time limit")
@@ -107,7 +107,7 @@ class GymTask:
         shrink to the rest (row r of the environments is always episode r % E of the network's genome r // E).
         The same returns as `evaluate` genome by genome."""
         if not packable(genomes):
-            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+            return super().evaluate_batch(genomes, seeds)
         pop, eps = len(genomes), self.episodes
         episode_seeds = np.concatenate([self.episode_seeds(np.random.default_rng(s)) for s in seeds])
         envs = self._episodes(len(episode_seeds))

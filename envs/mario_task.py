@@ -22,7 +22,7 @@ from envs import mario_ram
 from envs.mario import DEFAULT_ACTIONS, MarioEmulator, parse_action, states
 from envs.mario_paths import PathCache
 from envs.mario_ram import TileWindow
-from envs.task import EvalResult, TaskSetupError
+from envs.task import EvalResult, Task, TaskSetupError
 from genomes.params import param
 from genomes.phenotype import Network
 
@@ -46,7 +46,7 @@ class Episode:
 
 
 @dataclass
-class MarioTask:
+class MarioTask(Task):
     env_id: ClassVar[str] = "mario"
     run_metrics: ClassVar[dict[str, str]] = {"max_x": "max", "flag": "max", "frames": "sum"}
     state: str = param("Level1-1", doc="a stable-retro save state of SuperMarioBros-Nes (Level1-1 ... Level8-1)")

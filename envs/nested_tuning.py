@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-import numpy as np
 from torch import nn
 
 from envs.supervised import SupervisedData
+from genomes.streams import TAG_NESTED_TUNING, derived_word
 from envs.training import TrainConfig, TrainResult, train
 
 WEIGHT_DECAY_RANGE = (1e-6, 1e-1)  # log-uniform AdamW weight decay, when it is tuned
@@ -51,7 +51,7 @@ def quiet_optuna() -> Iterator[None]:
 
 def sampler_seed(seed: int) -> int:
     """The TPE sampler's seed, derived from (not equal to) the training seed."""
-    return int(np.random.SeedSequence([seed, 31]).generate_state(1)[0])
+    return derived_word(seed, TAG_NESTED_TUNING)
 
 
 def search_space(lr_range: tuple[float, float], weight_decay: bool) -> dict[str, tuple[float, float]]:

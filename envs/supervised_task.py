@@ -29,9 +29,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs import supervised
-from envs.task import EvalResult
+from envs.task import EvalResult, Task
 from genomes.atomic_io import write_path_atomic
 from genomes.params import param
+from genomes.streams import TAG_FINAL_TRAINING, derived_seed
 
 WEIGHTS_FILE = "best_weights.safetensors"
 
@@ -42,7 +43,7 @@ def _dataset(name: str, seed: int, length: int) -> supervised.SupervisedData:
 
 
 @dataclass
-class SupervisedTask:
+class SupervisedTask(Task):
     env_id: ClassVar[str] = "supervised"
     genome_kinds: ClassVar[tuple[str, ...]] = ("cnn", "rnn")
     run_metrics: ClassVar[dict[str, str]] = {"train_epochs": "sum"}
@@ -150,26 +151,28 @@ class SupervisedTask:
         return {"lr": float(tuned["lr"]), "weight_decay": float(tuned.get("weight_decay", self.weight_decay))}
 
     def evaluate(self, network: Any, rng: np.random.Generator) -> EvalResult:
-        raise TypeError("the supervised task trains genomes (evaluate_batch), not compiled NEAT networks")
+        raise NotImplementedError("the supervised task trains cell genomes (evaluate_batch), not compiled networks")
 
     def verify(self, network: Any, rng: np.random.Generator) -> EvalResult:
         return EvalResult(0.0, {}, solved=False)
 
     # -- final report ---------------------------------------------------------------------------------------------
-    def final_report(self, genome: Any, seed: int, run_dir: Path) -> dict[str, Any]:
-        """Retrain `genome` from scratch for `final_epochs`, save its weights, train the baselines with the same
-        budget (and the same nested tuning, when on), and score everything on the test split (the only time it is
-        read)."""
+    def final_report(self, genome: Any, seed: int, out_dir: Path | None) -> dict[str, Any]:
+        """Retrain `genome` from scratch for `final_epochs`, save its weights in `out_dir` (when given), train the
+        baselines with the same budget (and the same nested tuning, when on), and score everything on the test split
+        (the only time it is read)."""
         from safetensors.torch import save_model
 
         from envs.baselines import baselines
 
         data = self.data()
-        final_seed = int(np.random.SeedSequence([seed, 7]).generate_state(1)[0] >> 1)
+        final_seed = derived_seed(seed, TAG_FINAL_TRAINING)
         model, searched, tuning = self._final_training(genome.to_module, final_seed)
-        write_path_atomic(run_dir / WEIGHTS_FILE, lambda path: save_model(model.cpu(), str(path)))
-        report = {"weights": WEIGHTS_FILE, **_scores(searched, data.regression), **tuning,
-                  "latency_ms": latency_ms(model, data)}
+        report: dict[str, Any] = {}
+        if out_dir is not None:
+            write_path_atomic(out_dir / WEIGHTS_FILE, lambda path: save_model(model.cpu(), str(path)))
+            report["weights"] = WEIGHTS_FILE
+        report.update({**_scores(searched, data.regression), **tuning, "latency_ms": latency_ms(model, data)})
         trained = {}
         for name, build in baselines(data.kind, data.input_shape, data.num_classes or 1, self.baseline_width).items():
             _, result, tuning = self._final_training(build, final_seed)

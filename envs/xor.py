@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from envs.task import EvalResult
+from envs.task import EvalResult, Task
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
@@ -19,7 +19,7 @@ XOR_TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
 
 
 @dataclass
-class XorTask:
+class XorTask(Task):
     env_id: ClassVar[str] = "xor"
     margin: float = param(0.5, gt=0.0, le=0.5, doc="solved when every |output - target| < margin")
     device: str = param("", choices=("", "cpu", "cuda", "auto"),
@@ -35,7 +35,7 @@ class XorTask:
     def evaluate_batch(self, genomes: Sequence[NeatGenome], seeds: Sequence[int]) -> list[EvalResult]:
         """All four patterns for the whole population in one packed evaluation (XOR needs no randomness)."""
         if not packable(genomes):
-            return [self.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+            return super().evaluate_batch(genomes, seeds)
         outputs = PopulationNetwork(genomes, self.device).activate(XOR_INPUTS)[:, :, 0]
         return self._score(outputs.cpu().numpy())
 

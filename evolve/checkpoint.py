@@ -62,11 +62,3 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             and data.get("version") == CHECKPOINT_VERSION):
         raise CheckpointError(f"{path}: not a checkpoint of version {CHECKPOINT_VERSION}")
     return data
-
-
-def restore_state(strategy: Any, data: dict[str, Any], where: Path | str) -> Any:
-    """The strategy state a loaded checkpoint holds; a damaged or foreign state raises CheckpointError."""
-    try:
-        return strategy.state_from_dict(data["state"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{where}: cannot resume from this checkpoint: {exc}") from None

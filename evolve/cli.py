@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     from evolve.config import ConfigError
     from genomes.base import GenomeError
 
+    if os.getcwd() not in sys.path:  # "module:Name" env ids import from the working directory, as `python -m` does
+        sys.path.insert(0, os.getcwd())
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
@@ -97,130 +100,62 @@ def _fail(message: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from evolve.config import load_config
-    from evolve.executor import make_executor
-    from evolve.run import start_run
+    from evolve.api import run
+    from evolve.config import read_toml
+    from evolve.process_tuning import FreezeHeap
 
-    rom = [f"env.rom={json.dumps(args.rom)}"] if args.rom else []
-    config = load_config(args.config, [*args.overrides, *_run_overrides(args), *rom])
-    run_dir = args.out or Path("runs") / f"{args.config.stem}-s{config.run.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if (run_dir / "checkpoints").exists():
-        raise UsageError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
-    if config.islands.count > 1:
-        from evolve.islands import run_islands
-
-        summary = run_islands(config, run_dir)
-    else:
-        executor = make_executor(config)
-        try:
-            summary = start_run(config, run_dir, executor)
-        finally:
-            executor.close()
-    _print_summary(run_dir, summary)
+    overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
+    seed = args.seed if args.seed is not None else _configured_seed(read_toml(args.config), overrides)
+    out = args.out or Path("runs") / f"{args.config.stem}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = run(args.config, seed=args.seed, generations=args.generations, workers=args.workers,
+                 address=args.address, out=out, overrides=overrides, callbacks=[FreezeHeap()])
+    _print_summary(out, result.summary)
     return 0
 
 
+def _configured_seed(raw: dict[str, Any], overrides: list[str]) -> Any:
+    """The seed a config file and its --set overrides give (for the default run directory's name)."""
+    from evolve.config import apply_override
+
+    for item in overrides:
+        apply_override(raw, item)
+    run = raw.get("run", {})
+    return run.get("seed", 0) if isinstance(run, dict) else 0
+
+
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from evolve.config import load_config
-    from evolve.executor import make_executor
-    from evolve.run import resume_point, resume_run
+    from evolve.api import resume
+    from evolve.process_tuning import FreezeHeap
 
-    config_path = args.run_dir / "config.toml"
-    if not config_path.is_file():
-        raise UsageError(f"{args.run_dir} is not a run directory (no config.toml)")
-    config = load_config(config_path, _run_overrides(args))
-    (args.run_dir / "config.toml").write_text(config.to_toml())
-    if config.islands.count > 1:
-        from evolve.islands import run_islands
-
-        summary = run_islands(config, args.run_dir, resume=True)
-    else:
-        point = resume_point(config, args.run_dir)  # a damaged checkpoint fails before any worker starts
-        executor = make_executor(config)
-        try:
-            summary = resume_run(config, args.run_dir, executor, point)
-        finally:
-            executor.close()
-    _print_summary(args.run_dir, summary)
+    result = resume(args.run_dir, generations=args.generations, workers=args.workers, address=args.address,
+                    callbacks=[FreezeHeap()])
+    _print_summary(args.run_dir, result.summary)
     return 0
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from genomes.export import load_genome
-    from genomes.graph import summary
+    from evolve.genome_tools import inspect_genome, render_genome
 
-    genome = load_genome(_genome_path(args.path))
-    facts = genome.summary() if hasattr(genome, "summary") else summary(genome)
+    facts = inspect_genome(args.path)
     print(" ".join(f"{k}={v}" for k, v in facts.items()))
     if args.output:
-        from genomes.render import render
-
-        try:
-            render(genome, args.output, title=str(args.path))
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        render_genome(args.path, args.output)
         print(f"wrote {args.output}")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from genomes.export import export, load_genome
+    from evolve.genome_tools import export_genome
 
-    source = _genome_path(args.path)
-    genome = load_genome(source)
-    weights, sample_shape = _trained_weights(source)
-    export(genome, args.format, args.output, metadata={"source": str(source)}, weights=weights,
-           sample_shape=sample_shape)
+    export_genome(args.path, args.format, args.output)
     print(f"wrote {args.output}")
     return 0
 
 
-def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]:
-    """The trained weights a searched genome's best.json refers to, and its run's sample shape (None, None for
-    genomes that carry their weights, such as NEAT's)."""
-    try:
-        document = json.loads(source.read_text())
-    except (OSError, ValueError):
-        return None, None
-    name = document.get("weights") if isinstance(document, dict) else None
-    if not isinstance(name, str):
-        return None, None
-    weights = source.parent / name
-    if not weights.is_file():
-        raise UsageError(f"{source} refers to trained weights {weights}, which do not exist")
-    shape = None
-    config_path = source.parent / "config.toml"
-    if config_path.is_file():
-        from envs.registry import make
-        from evolve.config import load_config
-
-        config = load_config(config_path)
-        shape = getattr(make(config.env.id, **config.env.kwargs), "input_shape", None)
-    return weights, shape
-
-
-def _run_overrides(args: argparse.Namespace) -> list[str]:
-    """The [run] keys given as command-line flags (--seed, --generations, --workers, --address), as overrides."""
-    overrides = []
-    for key in ("seed", "generations", "workers"):
-        value = getattr(args, key, None)
-        if value is not None:
-            overrides.append(f"run.{key}={value}")
-    if args.address is not None:
-        overrides.append(f"run.address={json.dumps(args.address)}")
-    return overrides
-
-
 def _genome_path(path: Path) -> Path:
-    """A genome file, or a run directory's best.json."""
-    if path.is_dir():
-        best = path / "best.json"
-        if not best.is_file():
-            raise UsageError(f"{path} has no best.json (is it a run directory with a finished generation?)")
-        return best
-    if not path.is_file():
-        raise UsageError(f"no such genome file or run directory: {path}")
-    return path
+    from evolve.genome_tools import genome_path
+
+    return genome_path(path)
 
 
 def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import tomli_w
 
 from envs.registry import UnknownEnvError, task_class
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
+from evolve.strategies import STRATEGIES
 from genomes.cnn_cell import CnnCellConfig
 from genomes.families import KINDS
 from genomes.neat_config import NeatGenomeConfig
@@ -41,7 +42,7 @@ class RunSection:
     )
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
     progress: bool = param(True, doc="show a progress bar on stderr")
-    strategy: str = param("neat", choices=("neat", "random"), doc="neat: speciated evolution; random: random search "
+    strategy: str = param("neat", choices=tuple(STRATEGIES), doc="neat: speciated evolution; random: random search "
                           "(every generation fresh genomes, each the initial one after random mutations)")
     random_mutations: int = param(8, ge=0, doc="mutations applied to the initial genome per random-search sample")
 
@@ -78,11 +79,39 @@ class PopulationSection:
 
 @dataclass
 class EnvSection:
+    """The task: an id any process resolves (`envs.registry`) with its settings, or a Task object given to
+    `evolve.run` (then `id` only names it, and the object itself travels to the workers)."""
+
     id: str = "xor"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    task: Any = field(default=None, repr=False, compare=False)
 
     def to_toml(self) -> dict[str, Any]:
         return {"id": self.id, **self.kwargs}
+
+    def source(self) -> Any:
+        """What evaluation ships: the Task object, or the spec {"id", "kwargs"} each process resolves."""
+        return self.task if self.task is not None else {"id": self.id, "kwargs": dict(self.kwargs)}
+
+    def make(self) -> Any:
+        """This process's task."""
+        if self.task is not None:
+            return self.task
+        from envs.registry import make
+
+        return make(self.id, **self.kwargs)
+
+
+OBJECT_ID_PREFIXES = ("function:", "object:")  # env ids that name a Task object rather than resolve to one
+
+
+def object_task_id(task: Any) -> str:
+    """The env id recorded for a Task object: `function:<name>` for a FunctionTask, else `object:<class>`."""
+    fitness = getattr(task, "fitness", None)
+    if type(task).__name__ == "FunctionTask" and fitness is not None:
+        return f"function:{getattr(fitness, '__module__', '?')}.{getattr(fitness, '__qualname__', '?')}"
+    cls = type(task)
+    return f"object:{cls.__module__}.{cls.__qualname__}"
 
 
 @dataclass
@@ -172,7 +201,8 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     target[name] = value
 
 
-def parse_config(raw: dict[str, Any]) -> RunConfig:
+def parse_config(raw: dict[str, Any], task: Any = None) -> RunConfig:
+    """A validated config from TOML tables; `task` (a Task object) replaces the [env] section's task."""
     if unknown := sorted(set(raw) - set(SECTIONS) - {"env"}):
         raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join([*SECTIONS, 'env'])})")
     sections = {}
@@ -181,7 +211,7 @@ def parse_config(raw: dict[str, Any]) -> RunConfig:
         if not isinstance(table, dict):
             raise ConfigError(f"{name} must be a table")
         sections[name] = build_section(name, cls, table)
-    env = _parse_env(raw.get("env", {}))
+    env = _parse_env(raw.get("env", {}), task)
     config = RunConfig(env=env, **sections)
     kind = config.genome.kind
     if stray := [name for name in FAMILY_SECTIONS if name != kind and name in raw]:
@@ -193,11 +223,9 @@ def parse_config(raw: dict[str, Any]) -> RunConfig:
 
 def _fit_to_task(config: RunConfig, table: dict[str, Any]) -> None:
     """Take the network's input and output shape from the task; an explicit different value is an error."""
-    from envs.registry import make
-
-    task = make(config.env.id, **config.env.kwargs)
+    task = config.env.make()
     kind = config.genome.kind
-    kinds = getattr(type(task), "genome_kinds", ("neat",))
+    kinds = task.genome_kinds
     if kind not in kinds:
         raise ConfigError(f"env {config.env.id!r} evaluates genome.kind {' or '.join(map(repr, kinds))}, not {kind!r}")
     if kind == "neat":
@@ -267,21 +295,40 @@ def _check_type(where: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def _parse_env(table: Any) -> EnvSection:
+def _parse_env(table: Any, task: Any = None) -> EnvSection:
+    from envs.task import Task
+
     if not isinstance(table, dict):
         raise ConfigError("env must be a table")
+    if task is not None:
+        if not isinstance(task, Task):
+            raise ConfigError(f"task must be an evolve.Task (or a Task class), got {type(task).__name__}")
+        return EnvSection(id=object_task_id(task), task=task)
     env_id = table.get("id", "xor")
     if not isinstance(env_id, str):
         raise ConfigError(f"env.id must be a str, got {env_id!r}")
+    if env_id.startswith(OBJECT_ID_PREFIXES):
+        raise ConfigError(f"env.id {env_id!r} names a task object given to evolve.run; pass the task again "
+                          "(evolve.run(..., task=...) or evolve.resume(run_dir, task=...))")
     try:
         cls = task_class(env_id)
     except UnknownEnvError as exc:
         raise ConfigError(str(exc)) from None
     kwargs = {k: v for k, v in table.items() if k != "id"}
+    if not dataclasses.is_dataclass(cls):  # a factory: its keyword arguments are the settings, checked when called
+        try:
+            config_task = cls(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"env {env_id!r}: {exc}") from None
+        return EnvSection(id=env_id, kwargs=kwargs) if isinstance(config_task, Task) else _not_a_task(env_id)
     section = build_section("env", cls, kwargs)
     # Every parameter, defaults included, so the resolved config states the whole protocol (frame skip, ...).
     names = [f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_") and f.name != "env_id"]
     return EnvSection(id=env_id, kwargs={k: getattr(section, k) for k in names})
+
+
+def _not_a_task(env_id: str) -> EnvSection:
+    raise ConfigError(f"env {env_id!r} does not make an evolve.Task")
 
 
 def _check_consistency(config: RunConfig) -> None:

@@ -3,6 +3,7 @@ the function is pure and every payload carries its own seed."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,14 +36,15 @@ class SerialExecutor:
         self.failures: list[dict[str, Any]] = []
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        torch = sys.modules.get("torch")  # pinned only where something imported it: never imported for this
+        threads = torch.get_num_threads() if torch is not None else 0
+        if torch is not None:
+            torch.set_num_threads(1)
         try:
             return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
         finally:
-            torch.set_num_threads(threads)
+            if torch is not None:
+                torch.set_num_threads(threads)
 
     def close(self) -> None:
         pass

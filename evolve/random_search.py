@@ -12,13 +12,17 @@ import copy
 from typing import Any
 
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
-from evolve.neat_strategy import STREAM_BREED, NeatState, NeatStrategy
-from evolve.strategy import generation_rng
+from evolve.speciated import NeatState, SpeciatedStrategy
 from genomes.base import MutationContext
 from genomes.families import GenomeFamily
+from genomes.streams import STREAM_BREED, generation_rng
 
 
-class RandomSearch(NeatStrategy):
+class RandomSearch(SpeciatedStrategy):
+    """Each generation `population_size` fresh samples: the initial genome after `mutations` random mutations."""
+
+    name = "random"
+
     def __init__(
         self,
         family: GenomeFamily,
@@ -30,7 +34,11 @@ class RandomSearch(NeatStrategy):
         super().__init__(family, species_config, reproduction_config, population_size)
         self.mutations = mutations
 
-    def _breed(self, state: NeatState) -> tuple[list[Any], NeatState]:
+    @classmethod
+    def from_config(cls, family: GenomeFamily, config: Any) -> RandomSearch:
+        return cls(family, config.species, config.reproduction, config.population.size, config.run.random_mutations)
+
+    def _breed(self, state: NeatState) -> NeatState:
         rng = generation_rng(state.seed, state.generation, STREAM_BREED)
         ctx = MutationContext(self.genome_config, state.innovations.copy())
         genomes: dict[int, Any] = {}
@@ -43,4 +51,4 @@ class RandomSearch(NeatStrategy):
         new_state.genomes, new_state.parents, new_state.fitness = genomes, {g: [] for g in genomes}, None
         new_state.innovations = ctx.innovations
         new_state.next_genome_id = state.next_genome_id + self.population_size
-        return list(genomes.values()), new_state
+        return new_state

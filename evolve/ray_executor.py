@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,7 +216,17 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
     cpus = os.cpu_count() or 1
     if workers > 0:
         cpus = max(cpus, int(-(-workers * num_cpus // 1)))  # room for every requested evaluator
-    ray.init(num_cpus=cpus, **options)
+    ray.init(num_cpus=cpus, runtime_env={"env_vars": {"PYTHONPATH": driver_path()}}, **options)
+
+
+def driver_path() -> str:
+    """The driver's own import path entries (its script's folder, the working directory, PYTHONPATH), as a
+    PYTHONPATH for the embedded Ray's workers: a task or fitness function in a module beside the user's script
+    imports there as it does here. Entries of this interpreter's installation are the workers' already."""
+    installed = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    entries = [os.path.abspath(p or os.curdir) for p in sys.path]
+    own = [p for p in entries if os.path.isdir(p) and not any(p.startswith(prefix) for prefix in installed)]
+    return os.pathsep.join(dict.fromkeys(own))
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from envs.registry import make
 from evolve.config import ConfigError, RunConfig, apply_override, load_config, parse_config
 from evolve.video import video_writer
 from genomes.export import load_genome
@@ -22,16 +21,15 @@ def replay(
     genome_path = path / "best.json" if path.is_dir() else path
     genome = load_genome(genome_path)
     config = _config(genome_path.parent / "config.toml", env_id, overrides or [])
-    task = make(config.env.id, **config.env.kwargs)
-    if not hasattr(task, "replay"):
+    task = config.env.make()
+    if not task.can_replay():
         raise ConfigError(f"env {config.env.id!r} cannot be replayed as video (mario and atari can)")
     if (genome.num_inputs, genome.num_outputs) != (task.num_inputs, task.num_outputs):
         raise ConfigError(
             f"{genome_path}: the genome has {genome.num_inputs} inputs and {genome.num_outputs} outputs; env "
             f"{config.env.id!r} as configured needs {task.num_inputs} and {task.num_outputs}"
         )
-    if hasattr(task, "prepare"):
-        task.prepare()
+    task.prepare()
     with video_writer(output) as sink:
         result = task.replay(genome.phenotype(), np.random.default_rng(seed), sink)
     return {"fitness": result.fitness, **result.metrics}

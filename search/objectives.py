@@ -9,12 +9,12 @@ early when the pruner says so.
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from genomes.streams import TAG_TUNE_TRAIN, derived_seed
 
 Reporter = Callable[[float, int], bool]  # (intermediate value, step) -> whether to stop (pruned)
 
@@ -33,19 +33,16 @@ def run_trial(payload: dict[str, Any], seed: int = 0) -> dict[str, Any]:
 def neat_objective(config: Any, params: dict[str, Any], report: Reporter) -> tuple[list[float], dict[str, Any]]:
     """Mean evaluations the base run needs to solve its task over `tune.seeds` (an unsolved run counts every
     evaluation it made up to its generation cap), reported seed by seed so a bad trial can be pruned early."""
-    from evolve.executor import SerialExecutor
-    from evolve.run import start_run
+    from evolve.api import run
     from search.tune_config import base_config
 
     spent, solved = [], 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for step, seed in enumerate(config.tune.seeds):
-            run = base_config(config, params, [f"run.seed={seed}", "run.workers=0", "run.keep_checkpoints=1"])
-            summary = start_run(run, Path(scratch) / str(seed), SerialExecutor())
-            solved += bool(summary["solved"])
-            spent.append(summary["evaluations_to_solve"] if summary["solved"] else summary["evaluations"])
-            if report(float(np.mean(spent)), step):
-                break
+    for step, seed in enumerate(config.tune.seeds):
+        result = run(base_config(config, params, [f"run.seed={seed}", "run.workers=0", "run.progress=false"]))
+        solved += bool(result.solved)
+        spent.append(result.summary["evaluations_to_solve"] if result.solved else result.evaluations)
+        if report(float(np.mean(spent)), step):
+            break
     return [float(np.mean(spent))], {"solved": solved, "runs": len(spent)}
 
 
@@ -53,17 +50,16 @@ def train_objective(config: Any, params: dict[str, Any], report: Reporter) -> tu
     """A fixed architecture trained with the trial's hyperparameters (`env.lr`, `env.batch_size`, `env.dropout`, ...
     of a supervised base config); values in the order of `tune.objectives`, the validation score reported every
     epoch."""
-    from envs.registry import make
-    from envs.supervised_task import latency_ms
+    from envs.supervised_task import SupervisedTask, latency_ms
     from envs.training import train
     from search.tune_config import base_config
 
     run = base_config(config, params)
-    task = make(run.env.id, **run.env.kwargs)
-    if not hasattr(task, "train_config"):
+    task = run.env.make()
+    if not isinstance(task, SupervisedTask):
         raise ValueError(f"objective 'train' needs a supervised base config, not env {run.env.id!r}")
     genome = fixed_genome(config, run)
-    seed = int(np.random.SeedSequence([config.tune.seed, 11]).generate_state(1)[0] >> 1)
+    seed = derived_seed(config.tune.seed, TAG_TUNE_TRAIN)
     model, result = train(genome.to_module, task.data(), task.train_config(task.epochs), seed,
                           on_epoch=lambda epoch, score: report(score, epoch))
     figures = {"val_score": result.val_score, "params": float(result.params),
@@ -80,10 +76,11 @@ def fixed_genome(config: Any, run: Any) -> Any:
 
         path = (config.path.parent / config.tune.genome).resolve()
         return load_genome(path / "best.json" if path.is_dir() else path)
-    from evolve.run import build_strategy
+    from evolve.strategies import build_strategy
 
-    state = build_strategy(run).init(config.tune.seed)
-    return next(iter(state.genomes.values()))
+    strategy = build_strategy(run)
+    population, _ = strategy.ask(strategy.init(config.tune.seed))
+    return population.genomes[0]
 
 
 def _reporter(payload: dict[str, Any]) -> tuple[Reporter, Callable[[], bool]]:

@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import evolve
 from evolve.config import RunConfig, load_config
+from evolve.executor import Executor
 from evolve.ray_executor import RayExecutor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,6 +22,16 @@ VOLATILE = {"wall_seconds", "latency_ms"}  # timings
 def run_config(name: str, *overrides: str) -> RunConfig:
     """configs/<name>.toml with `--set` style overrides and the progress bar off."""
     return load_config(REPO / "configs" / f"{name}.toml", ["run.progress=false", *overrides])
+
+
+def start_run(config: RunConfig, run_dir: Path, executor: Executor | None = None) -> dict[str, Any]:
+    """A new run of `config` in `run_dir` through the public API (on `executor` when given); its summary."""
+    return evolve.run(config, out=run_dir, executor=executor).summary
+
+
+def resume_run(config: RunConfig, run_dir: Path, executor: Executor | None = None) -> dict[str, Any]:
+    """The run in `run_dir` continued to config.run.generations; its summary."""
+    return evolve.resume(run_dir, generations=config.run.generations, executor=executor).summary
 
 
 def run_metrics(run_dir: Path) -> list[dict]:

@@ -15,7 +15,7 @@ from envs.mario_ram import ENEMY, MARIO, SOLID, TileWindow
 from envs.mario_task import MarioTask
 from evolve.config import ConfigError
 from evolve.executor import SerialExecutor
-from evolve.run import start_run
+from tests.run_helpers import start_run
 from tests.run_helpers import run_config
 
 

@@ -135,7 +135,7 @@ def test_task_tunes_the_first_rung_uses_the_lr_later_and_counts_every_epoch(monk
 def test_final_report_tunes_the_best_genome_and_every_baseline(tmp_path):
     task = SupervisedTask(dataset="digits", epochs=1, rungs=1, final_epochs=1, batch_size=256, baseline_width=2,
                           device="cpu", tune_trials=2, tune_lr_min=LR_RANGE[0], tune_lr_max=LR_RANGE[1])
-    report = task.final_report(TinyGenome(8), seed=0, run_dir=tmp_path)
+    report = task.final_report(TinyGenome(8), seed=0, out_dir=tmp_path)
     assert (tmp_path / report["weights"]).is_file()
     for figures in (report, report["baselines"]["cnn"]):
         assert figures["tune_epochs"] == 2 and in_range(figures["lr"], LR_RANGE) and figures["trained_epochs"] == 1

@@ -4,6 +4,8 @@ an island run resumes exactly."""
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -11,13 +13,14 @@ import ray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import evolve
+from envs.xor import XorTask
 from evolve.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
-from evolve.config import ConfigError
-from evolve.islands import destinations, run_islands
+from evolve.islands import destinations
 from genomes.base import MutationContext
 from genomes.innovation import InnovationTracker, translate
 from tests.neat_helpers import busy_config, grow
-from tests.run_helpers import run_config
+from tests.run_helpers import resume_run, run_config, start_run
 
 VOLATILE = {"wall_seconds"}
 
@@ -69,49 +72,73 @@ def _island_config(generations: int, *extra: str):
     )
 
 
+@dataclass
+class PidXor(XorTask):
+    """XOR whose results name the process that evaluated them."""
+
+    def evaluate_batch(self, genomes, seeds):
+        results = super().evaluate_batch(genomes, seeds)
+        for result in results:
+            result.metrics["pid"] = os.getpid()
+        return results
+
+
+class Pids(evolve.Callback):
+    def __init__(self):
+        self.seen = set()
+
+    def on_generation(self, record):
+        self.seen.update(r["metrics"]["pid"] for r in record.results)
+
+
 def test_islands_exchange_migrants_and_resume_exactly(tmp_path):
     full, part = tmp_path / "full", tmp_path / "part"
-    summary = run_islands(_island_config(6, "run.workers=0"), full)
+    summary = start_run(_island_config(6, "run.workers=0"), full)
     assert summary["executor"] == "serial" and len(summary["islands"]) == 3
+    assert len({island["seed"] for island in summary["islands"]}) == 3
     lines = _lines(full)
     assert len(lines) == 6 and all(len(m["islands"]) == 3 for m in lines)
     assert lines[-1]["evaluations"] == 3 * 40 * 6
-    run_islands(_island_config(4, "run.workers=0"), part)
-    run_islands(_island_config(5, "run.workers=0"), part, resume=True)  # migrates at 4, then evolves generation 4
+    start_run(_island_config(4, "run.workers=0"), part)
+    resume_run(_island_config(5, "run.workers=0"), part)  # migrates at 4, then evolves generation 4
     for island in load_checkpoint(checkpoint_path(part, 5))["state"]["islands"]:
-        assert island["state"]["generation"] == 5
-        arrived = [gid for gid, parents in island["state"]["parents"] if parents == []]  # immigrants have none
+        assert island["generation"] == 5
+        arrived = [gid for gid, parents in island["parents"] if parents == []]  # immigrants have none
         assert len(arrived) == 2
-    run_islands(_island_config(6, "run.workers=0"), part, resume=True)
+    resume_run(_island_config(6, "run.workers=0"), part)
     assert _lines(part) == lines
     assert json.loads((part / "best.json").read_text()) == json.loads((full / "best.json").read_text())
 
 
-def test_a_damaged_island_is_a_clear_error_before_any_actor_starts(tmp_path):
-    run_islands(_island_config(2, "run.workers=0"), tmp_path)
+def test_a_damaged_island_is_a_clear_error_before_any_worker_starts(tmp_path):
+    start_run(_island_config(2, "run.workers=0"), tmp_path)
     path = checkpoint_path(tmp_path, 2)
     document = json.loads(path.read_text())
-    document["state"]["islands"][1]["state"]["genomes"]["node_counts"][0] += 1
+    document["state"]["islands"][1]["genomes"]["node_counts"][0] += 1
     path.write_text(json.dumps(document))
     ray_before = ray.is_initialized()
-    with pytest.raises(CheckpointError, match="island 1: cannot resume from this checkpoint"):
-        run_islands(_island_config(4, "run.workers=2"), tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="island 1"):
+        resume_run(_island_config(4, "run.workers=2"), tmp_path)
     assert ray.is_initialized() == ray_before
-    del document["state"]["islands"][2]["immigrants"]
-    document["state"]["islands"][1]["state"]["genomes"]["node_counts"][0] -= 1
+    document["state"]["islands"][1]["genomes"]["node_counts"][0] -= 1
+    del document["state"]["islands"][2]
     path.write_text(json.dumps(document))
-    with pytest.raises(CheckpointError, match="island 2: cannot resume from this checkpoint: bad immigrants"):
-        run_islands(_island_config(4, "run.workers=0"), tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="not a state of 3 islands"):
+        resume_run(_island_config(4, "run.workers=0"), tmp_path)
 
 
-def test_islands_on_ray_actors_match_serial_islands(tmp_path):
-    run_islands(_island_config(4, "run.workers=0"), tmp_path / "serial")
+def test_islands_on_ray_match_serial_islands_and_use_every_worker(tmp_path):
+    task = PidXor()
+    serial_pids, ray_pids = Pids(), Pids()
+    serial = evolve.run(_island_config(4), task=task, workers=0, out=tmp_path / "serial", callbacks=[serial_pids])
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     try:
-        with pytest.raises(ConfigError, match="3 islands need 3 CPUs"):
-            run_islands(_island_config(4), tmp_path / "too-small")
-        summary = run_islands(_island_config(4, "ray.num_cpus=0.5"), tmp_path / "ray")
+        on_ray = evolve.run(_island_config(4), task=task, workers=2, out=tmp_path / "ray", callbacks=[ray_pids])
     finally:
         ray.shutdown()
-    assert summary["executor"] == "ray" and summary["workers"] == 3
-    assert _lines(tmp_path / "ray") == _lines(tmp_path / "serial")
+    assert on_ray.summary["executor"] == "ray" and on_ray.summary["workers"] == 2
+    assert serial_pids.seen == {os.getpid()}
+    assert len(ray_pids.seen) == 2 and os.getpid() not in ray_pids.seen  # 3 islands, 12 chunks, both workers
+    no_pid = [_strip({k: v for k, v in m.items() if k != "pid"}) for m in on_ray.metrics]
+    assert no_pid == [_strip({k: v for k, v in m.items() if k != "pid"}) for m in serial.metrics]
+    assert on_ray.best_fitness == serial.best_fitness

@@ -12,7 +12,7 @@ import ray
 
 from evolve.executor import SerialExecutor
 from evolve.ray_executor import RayExecutor
-from evolve.run import start_run
+from tests.run_helpers import start_run
 from tests.run_helpers import run_config, run_metrics, when_busy
 
 

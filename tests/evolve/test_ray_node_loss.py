@@ -8,7 +8,7 @@ from ray.cluster_utils import Cluster
 
 from evolve.executor import SerialExecutor
 from evolve.ray_executor import RayExecutor
-from evolve.run import start_run
+from tests.run_helpers import start_run
 from tests.run_helpers import run_config, run_metrics, when_busy
 
 

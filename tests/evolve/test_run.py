@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
+from evolve.champion_test import ChampionTest, genome_digest
 from evolve.checkpoint import latest_checkpoint, load_checkpoint
 from evolve.config import load_config
 from evolve.executor import SerialExecutor
-from evolve.run import (
-    RunProgress, check_solved, build_strategy, genome_digest, resume_run, start_run, task_spec,
-)
-from tests.run_helpers import run_config
+from evolve.run_progress import RunProgress
+from evolve.strategies import build_strategy
+from tests.run_helpers import resume_run, run_config, start_run
 from tests.run_helpers import run_metrics as _metrics
 
 
@@ -57,14 +57,16 @@ def test_verify_takes_the_fittest_candidate_it_has_not_judged():
     every candidate was judged is the fittest tested again."""
     config = run_config("dpnv", "population.size=20", "env.verify_steps=50", "env.generalization_threshold=625")
     strategy = build_strategy(config)
-    genomes = list(strategy.init(0).genomes.values())[:3]
+    population, _ = strategy.ask(strategy.init(0))
+    genomes = population.genomes[:3]
     genomes[1] = genomes[0]  # the elite's copy: the same genome
+    population = type(population)(genomes, [0, 1, 2], [[], [], []], [0, 0, 0])
     results = [{"solved": True, "fitness": f, "metrics": {}} for f in (3.0, 3.0, 2.0)]
     progress = RunProgress()
-    spec = task_spec(config)
+    test = ChampionTest(config.env.source(), strategy.family)
 
     def check(generation: int) -> None:
-        assert check_solved(config, spec, 0, progress, generation, genomes, genomes, results) is None
+        assert test.check(progress, 0, generation, population, genomes, results) is None
         assert progress.verify_metrics["generation"] == generation
 
     check(0)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
 from evolve.neat_strategy import NeatStrategy
+from evolve.strategy import Evaluations
 from evolve.reproduction import allocate_offspring, plan_offspring, surviving_species
 from evolve.species import Species, speciate, steer_threshold
 from genomes.base import MutationContext
@@ -131,17 +132,20 @@ def test_strategy_population_size_is_constant_and_state_round_trips():
     strategy = NeatStrategy(NeatFamily(config), SpeciesConfig(target_species=4), ReproductionConfig(), population_size=37)
     state = strategy.init(seed=7)
     rng = np.random.default_rng(0)
-    for _ in range(6):
-        genomes, state = strategy.ask(state)
-        assert len(genomes) == 37
-        state, metrics = strategy.tell(state, genomes, rng.random(len(genomes)))
+    for generation in range(6):
+        population, state = strategy.ask(state)
+        assert len(population) == 37 and len(set(population.ids)) == 37
+        state, metrics = strategy.tell(state, population, Evaluations(rng.random(len(population))))
+        assert state.generation == metrics["generation"] + 1 == generation + 1
+        assert state.best is not None and state.best["fitness"] >= metrics["best_fitness"]
         assert metrics["n_species"] >= 1
         document = json.loads(json.dumps(strategy.state_to_dict(state)))
         restored = strategy.state_from_dict(document)
         assert strategy.state_to_dict(restored) == document
     next_a, _ = strategy.ask(state)
     next_b, _ = strategy.ask(restored)
-    assert [g.to_dict() for g in next_a] == [g.to_dict() for g in next_b]
+    assert [g.to_dict() for g in next_a.genomes] == [g.to_dict() for g in next_b.genomes]
+    assert next_a.seeds == next_b.seeds
     # A version-1 state (earlier checkpoints: genome by genome) still loads to the same state.
     old = {**document, "version": 1, "genomes": [[gid, g.to_dict()] for gid, g in restored.genomes.items()]}
     del old["genome_ids"]

@@ -12,7 +12,7 @@ from envs.supervised_task import SupervisedTask
 from evolve.cli import main
 from evolve.config import ConfigError, parse_config
 from evolve.executor import SerialExecutor
-from evolve.run import resume_run, start_run
+from tests.run_helpers import resume_run, start_run
 from genomes.base import MutationContext
 from genomes.cell_export import trained_module
 from genomes.cnn_cell import CnnCellConfig, CnnCellGenome

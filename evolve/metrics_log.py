@@ -1,13 +1,10 @@
-"""Per-generation reporting: metrics.jsonl (one JSON object per generation) and a progress bar."""
+"""metrics.jsonl: one JSON object per generation."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 
 class MetricsLog:
@@ -31,17 +28,3 @@ class MetricsLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-
-
-class Progress:
-    def __init__(self, total: int, initial: int, enabled: bool) -> None:
-        self.bar = tqdm(
-            total=total, initial=initial, unit="gen", file=sys.stderr, disable=not enabled, dynamic_ncols=True
-        )
-
-    def update(self, metrics: dict[str, Any]) -> None:
-        self.bar.set_postfix(best=f"{metrics['best_fitness']:.4g}", species=metrics["n_species"], refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()

@@ -1,0 +1,199 @@
+"""The Python API: `evolve.run` and `evolve.resume`, the one way in for scripts, notebooks and the command line.
+
+    import evolve
+    result = evolve.run("configs/xor.toml", seed=3, workers=0)
+    result.solved, result.generations, result.best_genome
+
+`out=None` runs in memory and writes nothing; with `out`, the run directory is written exactly as `evolve run`
+writes it, and `evolve.resume(out)` (or `evolve resume`) continues it.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evolve.callbacks import Callback, MetricsRecorder, ProgressBar, Termination
+from evolve.config import ConfigError, RunConfig, apply_override, parse_config, read_toml
+from evolve.executor import Executor, make_executor
+from evolve.run_directory import RunDirectory, read_resume_point
+from evolve.run_progress import RunProgress
+from evolve.runner import Runner
+from evolve.strategies import build_strategy
+from genomes.families import load_document
+
+ConfigInput = str | Path | Mapping[str, Any] | RunConfig
+
+
+@dataclass
+class RunResult:
+    """What a run returns. `metrics` holds the metrics.jsonl records, `summary` the summary.json dict, `best` the
+    best.json document; `run_dir` is None for a run in memory."""
+
+    solved: bool
+    generations: int
+    evaluations: int
+    best_fitness: float | None
+    best_genome: Any
+    metrics: list[dict[str, Any]]
+    summary: dict[str, Any]
+    best: dict[str, Any] | None
+    run_dir: Path | None
+
+
+def run(
+    config: ConfigInput,
+    *,
+    task: Any = None,
+    seed: int | None = None,
+    generations: int | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path | None = None,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    callbacks: Sequence[Callback] = (),
+    executor: Executor | None = None,
+) -> RunResult:
+    """Evolve from `config` (a TOML path, a dict in the TOML layout, or a RunConfig).
+
+    `task` replaces the config's [env] task: a Task object (such as `evolve.FunctionTask`) or a Task class (built
+    with the [env] settings). `overrides` takes `--set` keys (`{"population.size": 300}` or `["population.size=300"]`);
+    `seed`, `generations`, `workers` and `address` set the [run] keys of the same names. `out` is the run directory
+    to create (None: in memory, no files). `callbacks` are `evolve.Callback`s called around every generation.
+    `executor` replaces the one the config describes (the caller closes it).
+    """
+    raw, given_task = _raw_config(config)
+    resolved = _resolve(raw, task if task is not None else given_task, overrides, seed, generations, workers, address)
+    run_dir = None if out is None else _new_run_dir(Path(out))
+    strategy = build_strategy(resolved)
+    return _execute(resolved, strategy, strategy.init(resolved.run.seed), RunProgress(), run_dir, callbacks, executor)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    task: Any = None,
+    generations: int | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    callbacks: Sequence[Callback] = (),
+    executor: Executor | None = None,
+) -> RunResult:
+    """Continue the run in `run_dir` from its newest checkpoint (to `generations` in total, if given); the result is
+    exactly the uninterrupted run's. A run of a Task object needs that `task` again."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.toml"
+    if not config_path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no config.toml)")
+    resolved = _resolve(read_toml(config_path), task, None, None, generations, workers, address)
+    strategy = build_strategy(resolved)
+    point = read_resume_point(strategy, run_dir)  # a damaged checkpoint fails before any worker starts
+    state, progress = point or (strategy.init(resolved.run.seed), RunProgress())
+    return _execute(resolved, strategy, state, progress, run_dir, callbacks, executor)
+
+
+def load_genome(path: str | Path) -> Any:
+    """The genome in a genome JSON file, a best.json, or a run directory (its best genome)."""
+    from genomes.export import load_genome as load
+
+    path = Path(path)
+    return load(path / "best.json" if path.is_dir() else path)
+
+
+def genome_from_dict(document: Mapping[str, Any]) -> Any:
+    """A genome from its JSON document (`genome.to_dict()`), of whichever kind its schema names."""
+    return load_document(dict(document))
+
+
+def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress, run_dir: Path | None,
+             callbacks: Sequence[Callback], executor: Executor | None) -> RunResult:
+    config.env.make().prepare()  # a missing ROM or dataset fails here, before any worker starts
+    recorder = MetricsRecorder()
+    directory = None
+    if run_dir is not None:
+        directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints)
+    extra = [ProgressBar(config.run.generations)] if config.run.progress else []
+    everything = [c for c in (directory, recorder, *extra, *callbacks) if c is not None]
+    owned = executor is None
+    executor = make_executor(config) if executor is None else executor
+    try:
+        runner = Runner(strategy, config.env.source(), executor,
+                        Termination(config.run.generations, config.run.stop_on_solve), everything,
+                        chunk_size=config.chunk_size(), env_id=config.env.id, out_dir=run_dir)
+        end = runner.run(state, progress)
+    finally:
+        if owned:
+            executor.close()
+    best = end.state.best
+    return RunResult(
+        solved=end.progress.solved,
+        generations=end.state.generation,
+        evaluations=end.progress.evaluations,
+        best_fitness=None if best is None else best["fitness"],
+        best_genome=None if best is None else _best_genome(recorder, directory, best),
+        metrics=recorder.metrics if directory is None else directory.metrics(),
+        summary=end.summary,
+        best=recorder.best if directory is None else directory.best(),
+        run_dir=run_dir,
+    )
+
+
+def _best_genome(recorder: MetricsRecorder, directory: RunDirectory | None, best: dict[str, Any]) -> Any:
+    """The genome best.json holds (the verified solution once there is one), else the fittest so far."""
+    document = recorder.best if directory is None else directory.best()
+    return load_document(document["genome"]) if document is not None else best["genome"]
+
+
+def _raw_config(config: ConfigInput) -> tuple[dict[str, Any], Any]:
+    """The config as TOML tables, and the Task object a RunConfig carries."""
+    if isinstance(config, RunConfig):
+        return tomllib.loads(config.to_toml()), config.env.task
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config)), None
+    if isinstance(config, (str, Path)):
+        return read_toml(Path(config)), None
+    raise ConfigError(f"config must be a TOML path, a dict or a RunConfig, got {type(config).__name__}")
+
+
+def _resolve(raw: dict[str, Any], task: Any, overrides: Mapping[str, Any] | Sequence[str] | None,
+             seed: int | None, generations: int | None, workers: int | None, address: str | None) -> RunConfig:
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            _set(raw, key, value)
+    else:
+        for item in overrides or ():
+            apply_override(raw, item)
+    for key, value in (("seed", seed), ("generations", generations), ("workers", workers), ("address", address)):
+        if value is not None:
+            _set(raw, f"run.{key}", value)
+    if inspect.isclass(task):
+        env = {k: v for k, v in raw.get("env", {}).items() if k != "id"}
+        if task.__module__ != "__main__":  # importable: every process resolves it by name
+            raw["env"] = {"id": f"{task.__module__}:{task.__qualname__}", **env}
+            task = None
+        else:
+            task = task(**env)
+    if task is not None and "env" in raw:
+        raw = {k: v for k, v in raw.items() if k != "env"}
+    return parse_config(raw, task)
+
+
+def _set(raw: dict[str, Any], key: str, value: Any) -> None:
+    section, dot, name = key.partition(".")
+    if not dot or not section or not name:
+        raise ConfigError(f"overrides expect section.key, got {key!r}")
+    target = raw.setdefault(section, {})
+    if not isinstance(target, dict):
+        raise ConfigError(f"{section} is not a section")
+    target[name] = value
+
+
+def _new_run_dir(run_dir: Path) -> Path:
+    if (run_dir / "checkpoints").exists():
+        raise ConfigError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
+    return run_dir

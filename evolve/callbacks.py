@@ -1,0 +1,96 @@
+"""Runner callbacks: what happens around the loop (files, progress, logging) without being part of it.
+
+A callback sees the run start, every generation's `GenerationRecord`, and the end with the summary; `close` is
+called last in every case, errors included. `on_generation` may return True to stop the run after that generation
+(it can be resumed later, like any run).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from evolve.run_progress import RunProgress
+from evolve.strategy import Population, StrategyState
+
+
+@dataclass
+class GenerationRecord:
+    """One finished generation: its metrics line, the state after `tell`, what was evaluated, and the best.json
+    document this generation calls for (None: best.json stays as it is)."""
+
+    generation: int
+    metrics: dict[str, Any]
+    state: StrategyState
+    population: Population
+    results: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    progress: RunProgress
+
+
+class Callback:
+    """Base class with no-op hooks; override the ones you need."""
+
+    def on_start(self, state: StrategyState, progress: RunProgress) -> None:
+        """Before the first generation of this call (a resumed run starts at `state.generation`)."""
+
+    def on_generation(self, record: GenerationRecord) -> bool | None:
+        """After every generation; return True to stop the run here."""
+        return None
+
+    def on_end(self, summary: dict[str, Any], final: dict[str, Any]) -> None:
+        """After the last generation and the task's final report (`final`, also merged into `summary`)."""
+
+    def close(self) -> None:
+        """Always called last, also when the run failed."""
+
+
+class MetricsRecorder(Callback):
+    """Keeps every metrics line and the latest best.json document in memory (what an in-memory run returns)."""
+
+    def __init__(self) -> None:
+        self.metrics: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+
+    def on_generation(self, record: GenerationRecord) -> None:
+        self.metrics.append(record.metrics)
+        if record.best is not None:
+            self.best = record.best
+
+    def on_end(self, summary: dict[str, Any], final: dict[str, Any]) -> None:
+        if final and self.best is not None:
+            self.best = {**self.best, "final": final}
+
+
+class ProgressBar(Callback):
+    """A tqdm bar on stderr: generations done of `total`, with the generation's best fitness and species."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+
+    def on_start(self, state: StrategyState, progress: RunProgress) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, initial=state.generation, unit="gen", file=sys.stderr, dynamic_ncols=True)
+
+    def on_generation(self, record: GenerationRecord) -> None:
+        metrics = record.metrics
+        self.bar.set_postfix(best=f"{metrics['best_fitness']:.4g}", species=metrics.get("n_species"), refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class Termination:
+    """When a run stops: after `generations` generations in total, or once solved when `stop_on_solve`."""
+
+    generations: int
+    stop_on_solve: bool = True
+
+    def done(self, state: StrategyState, progress: RunProgress) -> bool:
+        return state.generation >= self.generations or (progress.solved and self.stop_on_solve)

@@ -1,0 +1,81 @@
+"""Inspecting, drawing and exporting genomes: the functions behind `evolve inspect` and `evolve export`.
+
+Each takes a genome JSON file, a best.json, or a run directory (its best genome).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evolve.config import ConfigError
+
+
+def genome_path(path: str | Path) -> Path:
+    """A genome file, or a run directory's best.json; a missing one is a ConfigError."""
+    path = Path(path)
+    if path.is_dir():
+        best = path / "best.json"
+        if not best.is_file():
+            raise ConfigError(f"{path} has no best.json (is it a run directory with a finished generation?)")
+        return best
+    if not path.is_file():
+        raise ConfigError(f"no such genome file or run directory: {path}")
+    return path
+
+
+def inspect_genome(path: str | Path) -> dict[str, Any]:
+    """Short figures of the genome at `path` (nodes, connections, depth, ... or a cell's edges and parameters)."""
+    from genomes.export import load_genome
+    from genomes.graph import summary
+
+    genome = load_genome(genome_path(path))
+    return genome.summary() if hasattr(genome, "summary") else summary(genome)
+
+
+def render_genome(path: str | Path, output: str | Path) -> Path:
+    """Draw the genome at `path` to `output` (.svg, .png, .dot, .graphml or .html)."""
+    from genomes.export import load_genome
+    from genomes.render import render
+
+    genome = load_genome(genome_path(path))
+    try:
+        render(genome, Path(output), title=str(path))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return Path(output)
+
+
+def export_genome(path: str | Path, fmt: str, output: str | Path) -> Path:
+    """Export the genome at `path` as `fmt` (json, torchscript or onnx) to `output`, with its trained weights when
+    the run recorded some."""
+    from genomes.export import export, load_genome
+
+    source = genome_path(path)
+    genome = load_genome(source)
+    weights, sample_shape = _trained_weights(source)
+    export(genome, fmt, Path(output), metadata={"source": str(source)}, weights=weights, sample_shape=sample_shape)
+    return Path(output)
+
+
+def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]:
+    """The trained weights a searched genome's best.json refers to, and its run's sample shape (None, None for
+    genomes that carry their weights, such as NEAT's)."""
+    try:
+        document = json.loads(source.read_text())
+    except (OSError, ValueError):
+        return None, None
+    name = document.get("weights") if isinstance(document, dict) else None
+    if not isinstance(name, str):
+        return None, None
+    weights = source.parent / name
+    if not weights.is_file():
+        raise ConfigError(f"{source} refers to trained weights {weights}, which do not exist")
+    shape = None
+    config_path = source.parent / "config.toml"
+    if config_path.is_file():
+        from evolve.config import load_config
+
+        shape = getattr(load_config(config_path).env.make(), "input_shape", None)
+    return weights, shape

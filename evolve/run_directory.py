@@ -1,0 +1,86 @@
+"""The run directory as a Runner callback: config.toml, metrics.jsonl, best.json, checkpoints/ and summary.json.
+
+Every generation appends its metrics line, replaces best.json when the generation changed it and writes a
+checkpoint (the strategy state and the run progress); best.json and the checkpoint are encoded on the loop's thread
+and written atomically on a writer thread, their fsyncs overlapping the next generation. A run resumed from a
+checkpoint first drops the metrics lines past it, so no generation is recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evolve.callbacks import Callback, GenerationRecord
+from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from evolve.file_writer import FileWriter
+from evolve.metrics_log import MetricsLog
+from evolve.run_progress import RunProgress
+from evolve.strategy import Strategy, StrategyState
+from genomes.atomic_io import json_bytes, write_bytes_atomic, write_json_atomic
+
+
+class RunDirectory(Callback):
+    """Writes one run's files under `path`. `config_toml` is the resolved config, written when the run starts."""
+
+    def __init__(self, path: Path, strategy: Strategy[Any], config_toml: str, keep_checkpoints: int) -> None:
+        self.path, self.strategy = Path(path), strategy
+        self.config_toml, self.keep = config_toml, keep_checkpoints
+        self.metrics_log = MetricsLog(self.path / "metrics.jsonl")
+        self.writer: FileWriter | None = None
+
+    def on_start(self, state: StrategyState, progress: RunProgress) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(self.path / "config.toml", self.config_toml.encode())
+        if state.generation == 0:
+            self.metrics_log.path.write_text("")
+        else:
+            self.metrics_log.truncate(state.generation)
+        self.writer = FileWriter()
+
+    def on_generation(self, record: GenerationRecord) -> None:
+        assert self.writer is not None
+        if record.best is not None:
+            self.writer.write(self.path / "best.json", json_bytes(record.best))
+        self.metrics_log.append(record.metrics)
+        save_checkpoint(self.path, record.state.generation, self.strategy.state_to_dict(record.state),
+                        record.progress.to_dict(), self.keep, self.writer)
+
+    def on_end(self, summary: dict[str, Any], final: dict[str, Any]) -> None:
+        self._close_writer()
+        best_path = self.path / "best.json"
+        if final and best_path.is_file():
+            document = json.loads(best_path.read_text())
+            document.update(weights=final.get("weights"), final=final)
+            write_json_atomic(best_path, document)
+        write_json_atomic(self.path / "summary.json", summary)
+
+    def close(self) -> None:
+        self._close_writer()
+
+    def _close_writer(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return self.metrics_log.read()
+
+    def best(self) -> dict[str, Any] | None:
+        path = self.path / "best.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+
+def read_resume_point(strategy: Strategy[Any], run_dir: Path) -> tuple[StrategyState, RunProgress] | None:
+    """The strategy state and run progress of the run's newest checkpoint (None when it has none); an unreadable or
+    damaged checkpoint raises CheckpointError. Call it before starting workers, so bad input fails fast."""
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        return None
+    data = load_checkpoint(path)
+    try:
+        state = strategy.state_from_dict(data["state"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot resume from this checkpoint: {exc}") from None
+    return state, RunProgress.from_checkpoint(data, path)
