@@ -9,9 +9,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from importlib.metadata import entry_points
 from typing import Any, NoReturn
 
 EXIT_USAGE = 2
+COMMAND_GROUP = "evolve.commands"  # entry points: fn(subparsers) -> (name, command(args) -> exit status)
 
 
 class UsageError(Exception):
@@ -61,13 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
     replay.add_argument("-o", "--output", type=Path, required=True, help=".mp4 or .gif")
 
-    tune = sub.add_parser("tune", help="run more trials of an Optuna study (hyperparameters or NEAT's own)")
-    tune.add_argument("config", type=Path, help="a tune config ([tune], [params])")
-    tune.add_argument("--trials", type=int, help="trials to add (default: tune.trials)")
-    tune.add_argument("--storage", help="SQLAlchemy URL (default: SQLite study.db in the output directory)")
-    tune.add_argument("--study", help="study name (default: the config's name)")
-    tune.add_argument("--out", type=Path, help="output directory (default: runs/tune-<study>)")
-    tune.add_argument("--workers", type=int, help="Ray workers, one trial each (0: in this process)")
+    for point in entry_points(group=COMMAND_GROUP):  # commands of the layers above (`evolve tune`: search/)
+        name, command = point.load()(sub)
+        COMMANDS[name] = command
     return parser
 
 
@@ -178,36 +176,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_tune(args: argparse.Namespace) -> int:
-    from search.tune import tune
-    from search.tune_config import load_tune_config
-
-    if args.trials is not None and args.trials < 1:
-        raise UsageError(f"--trials must be >= 1, got {args.trials}")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be >= 0, got {args.workers}")
-    config = load_tune_config(args.config)
-    if args.workers is not None:
-        config.tune.workers = args.workers
-    name = args.study or config.study_name
-    out = args.out or Path("runs") / f"tune-{name}"
-    best = tune(config, out, args.trials, args.storage, name)
-    if "best_value" in best:
-        print(f"study {name}: {best['states']['COMPLETE']} complete trials; best value {best['best_value']:.6g} "
-              f"with {best['best_params']}; reports in {out}")
-    else:
-        print(f"study {name}: {best['states']['COMPLETE']} complete trials; "
-              f"Pareto front of {len(best.get('pareto_front', []))}; reports in {out}")
-    return 0
-
-
 COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
     "inspect": _cmd_inspect,
     "export": _cmd_export,
     "replay": _cmd_replay,
-    "tune": _cmd_tune,
 }
 
 if __name__ == "__main__":
