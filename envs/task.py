@@ -52,8 +52,8 @@ class EvalResult:
     descriptor: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"fitness": float(self.fitness), "metrics": dict(self.metrics),
-                                "solved": bool(self.solved)}
+        metrics = {k: v.item() if isinstance(v, np.generic) else v for k, v in self.metrics.items()}
+        data: dict[str, Any] = {"fitness": float(self.fitness), "metrics": metrics, "solved": bool(self.solved)}
         if self.objectives is not None:
             data["objectives"] = [float(v) for v in self.objectives]
         if self.descriptor is not None:
