@@ -18,11 +18,8 @@ import tomli_w
 from envs.registry import UnknownEnvError, task_class
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
 from evolve.strategies import STRATEGIES
-from genomes.cnn_cell import CnnCellConfig
-from genomes.families import KINDS
-from genomes.neat_config import NeatGenomeConfig
+from genomes.kinds import KINDS
 from genomes.params import param
-from genomes.rnn_cell import RnnCellConfig
 
 
 class ConfigError(ValueError):
@@ -49,8 +46,8 @@ class RunSection:
 
 @dataclass
 class GenomeSection:
-    kind: str = param("neat", choices=KINDS, doc="neat: NEAT graphs ([neat]); cnn: CNN cells ([cnn]); "
-                      "rnn: recurrent cells ([rnn])")
+    kind: str = param("neat", choices=tuple(KINDS), doc="; ".join(
+        f"{k.name}: {k.doc} ([{k.name}])" for k in KINDS.values()))
 
 
 @dataclass
@@ -121,12 +118,20 @@ class RunConfig:
     islands: IslandsSection = field(default_factory=IslandsSection)
     population: PopulationSection = field(default_factory=PopulationSection)
     genome: GenomeSection = field(default_factory=GenomeSection)
-    neat: NeatGenomeConfig = field(default_factory=NeatGenomeConfig)
-    cnn: CnnCellConfig = field(default_factory=CnnCellConfig)
-    rnn: RnnCellConfig = field(default_factory=RnnCellConfig)
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
     reproduction: ReproductionConfig = field(default_factory=ReproductionConfig)
     env: EnvSection = field(default_factory=EnvSection)
+    genome_config: Any = None  # the section named after genome.kind ([neat], [cnn], [rnn]: genomes.kinds)
+
+    def __post_init__(self) -> None:
+        if self.genome_config is None:
+            self.genome_config = KINDS[self.genome.kind].config_class()()
+
+    def __getattr__(self, name: str) -> Any:
+        """`config.neat` (or the name of whichever kind is in use) is its section."""
+        if name in KINDS and "genome" in self.__dict__ and name == self.genome.kind:
+            return self.__dict__["genome_config"]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def chunk_size(self) -> int:
         """Genomes per evaluation chunk: `run.chunk_size`, or a quarter of the population (rounded up)."""
@@ -134,15 +139,17 @@ class RunConfig:
 
     def family_config(self) -> Any:
         """The config section of the genome kind in use ([neat], [cnn] or [rnn])."""
-        return getattr(self, self.genome.kind)
+        return self.genome_config
 
     def to_toml(self) -> str:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in FAMILY_SECTIONS and f.name != self.genome.kind:
-                continue  # only the genome kind in use is part of the resolved config
+            if f.name == "genome_config":
+                continue
             section = getattr(self, f.name)
             data[f.name] = section.to_toml() if isinstance(section, EnvSection) else _as_dict(section)
+            if f.name == "genome":  # only the genome kind in use is part of the resolved config
+                data[self.genome.kind] = _as_dict(self.genome_config)
         return tomli_w.dumps(data)
 
 
@@ -152,15 +159,9 @@ SECTIONS: dict[str, type] = {
     "islands": IslandsSection,
     "population": PopulationSection,
     "genome": GenomeSection,
-    "neat": NeatGenomeConfig,
-    "cnn": CnnCellConfig,
-    "rnn": RnnCellConfig,
     "species": SpeciesConfig,
     "reproduction": ReproductionConfig,
 }
-
-
-FAMILY_SECTIONS = KINDS  # one config section per genome kind, named after it
 
 
 def read_toml(path: Path, what: str = "config") -> dict[str, Any]:
@@ -203,19 +204,23 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
 
 def parse_config(raw: dict[str, Any], task: Any = None) -> RunConfig:
     """A validated config from TOML tables; `task` (a Task object) replaces the [env] section's task."""
-    if unknown := sorted(set(raw) - set(SECTIONS) - {"env"}):
-        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join([*SECTIONS, 'env'])})")
+    if unknown := sorted(set(raw) - set(SECTIONS) - set(KINDS) - {"env"}):
+        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join([*SECTIONS, *KINDS, 'env'])})")
     sections = {}
     for name, cls in SECTIONS.items():
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{name} must be a table")
         sections[name] = build_section(name, cls, table)
-    env = _parse_env(raw.get("env", {}), task)
-    config = RunConfig(env=env, **sections)
-    kind = config.genome.kind
-    if stray := [name for name in FAMILY_SECTIONS if name != kind and name in raw]:
+    kind = sections["genome"].kind
+    if stray := [name for name in KINDS if name != kind and name in raw]:
         raise ConfigError(f"section [{stray[0]}] configures genome.kind = {stray[0]!r}, but genome.kind is {kind!r}")
+    table = raw.get(kind, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{kind} must be a table")
+    genome_config = build_section(kind, KINDS[kind].config_class(), table)
+    env = _parse_env(raw.get("env", {}), task)
+    config = RunConfig(env=env, genome_config=genome_config, **sections)
     _fit_to_task(config, raw.get(kind, {}))
     _check_consistency(config)
     return config
@@ -228,12 +233,7 @@ def _fit_to_task(config: RunConfig, table: dict[str, Any]) -> None:
     kinds = task.genome_kinds
     if kind not in kinds:
         raise ConfigError(f"env {config.env.id!r} evaluates genome.kind {' or '.join(map(repr, kinds))}, not {kind!r}")
-    if kind == "neat":
-        shape = {"num_inputs": task.num_inputs, "num_outputs": task.num_outputs}
-    elif kind == "cnn":
-        shape = {"input_shape": list(task.input_shape), "num_outputs": task.num_outputs}
-    else:
-        shape = {"input_size": task.input_shape[-1], "num_outputs": task.num_outputs}
+    shape = KINDS[kind].shape(task)
     section = config.family_config()
     for key, value in shape.items():
         if key in table and table[key] != value:
@@ -332,10 +332,11 @@ def _not_a_task(env_id: str) -> EnvSection:
 
 
 def _check_consistency(config: RunConfig) -> None:
-    neat = config.neat
-    for lo, hi in (("weight_min", "weight_max"), ("bias_min", "bias_max"), ("response_min", "response_max")):
-        if getattr(neat, lo) > getattr(neat, hi):
-            raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
+    if config.genome.kind == "neat":
+        neat = config.genome_config
+        for lo, hi in (("weight_min", "weight_max"), ("bias_min", "bias_max"), ("response_min", "response_max")):
+            if getattr(neat, lo) > getattr(neat, hi):
+                raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
     if config.run.workers == 0 and config.run.address:
         raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
     if config.islands.count > 1 and config.genome.kind != "neat":

@@ -9,27 +9,18 @@ genomes.cnn_cell) and "rnn" (recurrent cells, genomes.rnn_cell).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from genomes.base import GenomeError, MutationContext
+from genomes.kinds import KINDS, SCHEMAS
 from genomes.neat_mutation import mutate_attributes_where, mutate_structure_all
-
-# schema name -> "module:Class"; classes are imported on first use
-SCHEMAS: dict[str, str] = {
-    "neat-genome": "genomes.neat_genome:NeatGenome",
-    "cnn-cell-genome": "genomes.cnn_cell:CnnCellGenome",
-    "rnn-cell-genome": "genomes.rnn_cell:RnnCellGenome",
-}
-KINDS = ("neat", "cnn", "rnn")
 
 
 def genome_class(schema: str) -> type:
-    module, _, name = SCHEMAS[schema].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return SCHEMAS[schema].genome_class()
 
 
 def load_document(data: Any, validate: bool = True) -> Any:
@@ -162,7 +153,7 @@ class CellFamily:
 
     def __init__(self, kind: str, config: Any) -> None:
         self.kind, self.config = kind, config
-        self.genome_class = genome_class(f"{kind}-cell-genome")
+        self.genome_class = KINDS[kind].genome_class()
 
     def initial(self, rng: np.random.Generator, ctx: MutationContext) -> Any:
         return self.genome_class.initial(self.config, rng, ctx)
@@ -201,8 +192,18 @@ class CellFamily:
 
 
 def make_family(kind: str, config: Any) -> GenomeFamily:
-    if kind == "neat":
-        return NeatFamily(config)
-    if kind in ("cnn", "rnn"):
-        return CellFamily(kind, config)
-    raise ValueError(f"unknown genome kind {kind!r} (known: {', '.join(KINDS)})")
+    if kind not in KINDS:
+        raise ValueError(f"unknown genome kind {kind!r} (known: {', '.join(KINDS)})")
+    return KINDS[kind].make_family(config)
+
+
+def neat_family(config: Any) -> NeatFamily:
+    return NeatFamily(config)
+
+
+def cnn_family(config: Any) -> CellFamily:
+    return CellFamily("cnn", config)
+
+
+def rnn_family(config: Any) -> CellFamily:
+    return CellFamily("rnn", config)
