@@ -1,9 +1,11 @@
-"""Evaluation on Ray: a pool of evaluator actors that takes a generation in chunks and survives lost workers.
+"""Evaluation on Ray: the one pool of evaluator actors, serving a run's chunks and a study's trials.
 
 Each actor is a long-lived process that keeps what is expensive to build (environments, emulators, datasets, the
-torch device) alive between chunks. A chunk whose actor dies, alone or with its whole node, goes back to the
-queue and is evaluated by another actor; the dead actor is replaced. Results come back in payload order, so a
-generation evaluated on N workers, with or without failures, is the same as one evaluated serially.
+torch device) alive between calls. `map` takes a generation in chunks: a chunk whose actor dies, alone or with its
+whole node, goes back to the queue and is evaluated by another actor; the dead actor is replaced. Results come back
+in payload order, so a generation evaluated on N workers, with or without failures, is the same as one evaluated
+serially. `submit` and `next_event` run one call at a time, for callers that decide what runs next themselves
+(Optuna's ask/tell loop in `search.tune_pool`).
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class RayExecutor:
         self._options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_restarts": 0}
         self._idle: deque[_Slot] = deque()
         self._starting: dict[ray.ObjectRef, _Slot] = {}
-        self._running: dict[ray.ObjectRef, tuple[int, _Slot]] = {}
+        self._running: dict[ray.ObjectRef, tuple[int, _Slot]] = {}  # call -> (ticket, its evaluator)
+        self._next_ticket = 0
         for _ in range(workers):
             self._spawn()
 
@@ -105,43 +108,84 @@ class RayExecutor:
         self._starting[slot.actor.ready.remote()] = slot
 
     def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
+        """`fn` over every payload, results in payload order; a chunk whose worker dies is evaluated again."""
         if len(payloads) != len(seeds):
             raise ValueError("payloads and seeds differ in length")
         queue = deque(range(len(payloads)))
         attempts = [0] * len(payloads)
         results: list[Any] = [None] * len(payloads)
-        running = self._running
+        index_of: dict[int, int] = {}  # ticket -> payload index
         done = 0
         while done < len(payloads):
             while queue and self._idle:
-                index, slot = queue.popleft(), self._idle.popleft()
+                index = queue.popleft()
                 attempts[index] += 1
-                running[slot.actor.evaluate.remote(fn, payloads[index], seeds[index])] = (index, slot)
-            ready, _ = ray.wait([*running, *self._starting], num_returns=1)
-            ref = ready[0]
-            if ref in self._starting:
-                self._started(ref)
-                continue
-            index, slot = running.pop(ref)
+                index_of[self.submit(fn, payloads[index], seeds[index])] = index
             try:
-                results[index] = ray.get(ref)
-            except WORKER_LOST as exc:
-                self._lost(slot, index, len(payloads), exc)
+                event = self.next_event()
+            except Exception:  # the evaluation raised: the pool is made whole, the error goes up
+                self._drain()
+                raise
+            if event is None:
+                continue
+            ticket, result, lost = event
+            index = index_of.pop(ticket)
+            if lost is not None:
                 if attempts[index] >= self.max_attempts:
                     raise EvaluationFailedError(
-                        f"chunk {index} lost its worker {attempts[index]} times; last error: {_first_line(exc)}"
-                    ) from exc
+                        f"chunk {index} lost its worker {attempts[index]} times; last error: {_first_line(lost)}"
+                    ) from lost
                 queue.appendleft(index)
                 continue
-            except ray.exceptions.RayTaskError as exc:  # the evaluation raised: re-raise the original error
-                self._drain()
-                raise exc.as_instanceof_cause() from None
+            results[index] = result
             done += 1
-            self._idle.append(slot)
         return results
 
+    # -- one call at a time: the interface `map` and the tuning pool share ---------------------------------------
+    def has_capacity(self) -> bool:
+        """Whether an evaluator is idle or starting (a `submit` now does not wait for a running call)."""
+        return bool(self._idle or self._starting)
+
+    def submit(self, fn: EvalFn, payload: dict[str, Any], seed: int) -> int:
+        """Start `fn(payload, seed)` on an idle evaluator (waiting for one being started); returns its ticket."""
+        while not self._idle:
+            if not self._starting:
+                raise RuntimeError("no evaluator is idle or starting: wait for a result first")
+            ready, _ = ray.wait(list(self._starting), num_returns=1)
+            self._started(ready[0])
+        slot = self._idle.popleft()
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        self._running[slot.actor.evaluate.remote(fn, payload, seed)] = (ticket, slot)
+        return ticket
+
+    def next_event(self) -> tuple[int, Any, Exception | None] | None:
+        """Wait for the next call to end: (ticket, result, None), or (ticket, None, error) when its evaluator died
+        (it is replaced); None when an evaluator finished starting instead. An exception the call itself raised is
+        raised here."""
+        ready, _ = ray.wait([*self._running, *self._starting], num_returns=1)
+        ref = ready[0]
+        if ref in self._starting:
+            self._started(ref)
+            return None
+        ticket, slot = self._running.pop(ref)
+        try:
+            result = ray.get(ref)
+        except WORKER_LOST as exc:
+            self._lost(slot, ticket, exc)
+            return ticket, None, exc
+        except ray.exceptions.RayTaskError as exc:
+            self._idle.append(slot)
+            raise exc.as_instanceof_cause() from None
+        self._idle.append(slot)
+        return ticket, result, None
+
+    def running_actors(self) -> list[Any]:
+        """The actor handles of the evaluators working on a call right now."""
+        return [slot.actor for _, slot in list(self._running.values())]
+
     def _drain(self) -> None:
-        """Wait out the chunks still in flight after a failed map, so the pool is whole for the next one."""
+        """Wait out the calls still in flight after a failed map, so the pool is whole for the next one."""
         for ref, (_, slot) in list(self._running.items()):
             try:
                 ray.get(ref)
@@ -162,12 +206,10 @@ class RayExecutor:
             return
         self._idle.append(slot)
 
-    def _lost(self, slot: _Slot, index: int, total: int, exc: Exception) -> None:
-        log.warning(
-            "evaluator on node %s died during chunk %d of %d (%s); re-evaluating it on another worker",
-            slot.node[:12] or "?", index, total, _first_line(exc),
-        )
-        self.failures.append({"node": slot.node, "chunk": index, "error": type(exc).__name__})
+    def _lost(self, slot: _Slot, ticket: int, exc: Exception) -> None:
+        log.warning("evaluator on node %s died during call %d (%s); it is replaced and the call runs again",
+                    slot.node[:12] or "?", ticket, _first_line(exc))
+        self.failures.append({"node": slot.node, "call": ticket, "error": type(exc).__name__})
         self._spawn()
 
     def wait_ready(self, timeout: float | None = None) -> int:
@@ -180,7 +222,7 @@ class RayExecutor:
         return len(self._idle)
 
     def busy_workers(self) -> list[tuple[str, int]]:
-        """(node id, process id) of each evaluator that is working on a chunk right now."""
+        """(node id, process id) of each evaluator that is working on a call right now."""
         return [(slot.node, slot.pid) for _, slot in list(self._running.values())]
 
     def close(self) -> None:

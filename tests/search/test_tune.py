@@ -92,7 +92,8 @@ def test_a_trial_whose_worker_dies_is_failed_and_enqueued_again(tmp_path, storag
 
     from search.tune_pool import RayTrialPool
 
-    config = load_tune_config(write_config(tmp_path, XOR_TUNE.replace("generations = 15", "generations = 200")))
+    long_trial = XOR_TUNE.replace("generations = 15", "generations = 100000\n    stop_on_solve = false")
+    config = load_tune_config(write_config(tmp_path, long_trial))
     name = unique()
     study = open_study(config, storage, name)
     pool = RayTrialPool(1, "", 1.0, 0.0, max_failures=1)
@@ -103,7 +104,7 @@ def test_a_trial_whose_worker_dies_is_failed_and_enqueued_again(tmp_path, storag
         (actor,) = pool.busy_workers()
         ray.kill(actor)
         lost, outcome = pool.next_result()
-        assert lost is trial and isinstance(outcome, Exception)
+        assert lost is trial and isinstance(outcome, Exception), outcome
         _tell(study, lost, outcome)
         assert pool.has_idle(), "a fresh worker replaces the dead one"
     finally:
