@@ -75,6 +75,12 @@ class Task(ABC):
     num_inputs: int
     num_outputs: int
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample (channels, length) or (channels, height, width) for cell genomes; a flat vector of
+        `num_inputs` by default."""
+        return (self.num_inputs,)
+
     @abstractmethod
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         """Score one compiled network; every random draw comes from `rng`."""

@@ -104,9 +104,10 @@ OBJECT_ID_PREFIXES = ("function:", "object:")  # env ids that name a Task object
 
 def object_task_id(task: Any) -> str:
     """The env id recorded for a Task object: `function:<name>` for a FunctionTask, else `object:<class>`."""
-    fitness = getattr(task, "fitness", None)
-    if type(task).__name__ == "FunctionTask" and fitness is not None:
-        return f"function:{getattr(fitness, '__module__', '?')}.{getattr(fitness, '__qualname__', '?')}"
+    from envs.function_task import FunctionTask
+
+    if isinstance(task, FunctionTask):
+        return f"function:{getattr(task.fitness, '__module__', '?')}.{task.name}"
     cls = type(task)
     return f"object:{cls.__module__}.{cls.__qualname__}"
 

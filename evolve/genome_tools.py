@@ -28,10 +28,8 @@ def genome_path(path: str | Path) -> Path:
 def inspect_genome(path: str | Path) -> dict[str, Any]:
     """Short figures of the genome at `path` (nodes, connections, depth, ... or a cell's edges and parameters)."""
     from genomes.export import load_genome
-    from genomes.graph import summary
 
-    genome = load_genome(genome_path(path))
-    return genome.summary() if hasattr(genome, "summary") else summary(genome)
+    return load_genome(genome_path(path)).summary()
 
 
 def render_genome(path: str | Path, output: str | Path) -> Path:
@@ -77,5 +75,5 @@ def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]
     if config_path.is_file():
         from evolve.config import load_config
 
-        shape = getattr(load_config(config_path).env.make(), "input_shape", None)
+        shape = load_config(config_path).env.make().input_shape
     return weights, shape

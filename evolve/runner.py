@@ -128,7 +128,7 @@ class Runner:
             "wall_seconds": progress.wall_seconds,
             "seed": state.seed,
             "env": self.env_id,
-            "population_size": getattr(self.strategy, "population_size", None),
+            "population_size": self.strategy.population_size,
             "strategy": self.strategy.name,
             "executor": self.executor.name,
             "workers": self.executor.workers,

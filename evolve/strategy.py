@@ -75,6 +75,7 @@ class Strategy(ABC, Generic[S]):
 
     name: ClassVar[str]
     family: GenomeFamily
+    population_size: int  # genomes per population (per island for the island model)
 
     # -- public, the same for every strategy ------------------------------------------------------------------------
     def init(self, seed: int) -> S:

@@ -142,6 +142,12 @@ class NeatGenome(SharedDocument):
         return distance(self, other, config)
 
     # -- views ----------------------------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Short figures for `evolve inspect`: node counts, connections, depth and trainable parameters."""
+        from genomes.graph import summary
+
+        return summary(self)
+
     def to_graph(self) -> nx.DiGraph:
         from genomes.graph import genome_graph
 
