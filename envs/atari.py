@@ -16,11 +16,12 @@ chunk (a packed population network) when the genomes allow; ALE instances are ke
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from envs.live import live
 from envs.task import EvalResult, Task, TaskSetupError
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
@@ -49,7 +50,7 @@ def new_ale(game: str, max_frames: int) -> Any:
     return ale
 
 
-@dataclass
+@dataclass(frozen=True)
 class AtariTask(Task):
     env_id: ClassVar[str] = "atari"
     run_metrics: ClassVar[dict[str, str]] = {"max_score": "max", "frames": "sum"}
@@ -61,8 +62,6 @@ class AtariTask(Task):
     episodes: int = param(1, ge=1)
     pixel_height: int = param(21, ge=1, le=210, doc="pixels obs: rows after block averaging (must divide 210)")
     pixel_width: int = param(16, ge=1, le=160, doc="pixels obs: columns after block averaging (must divide 160)")
-    _ales: list[Any] = field(default_factory=list, init=False, repr=False, compare=False)
-    _actions: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.obs == "pixels" and (SCREEN[0] % self.pixel_height or SCREEN[1] % self.pixel_width):
@@ -84,15 +83,14 @@ class AtariTask(Task):
 
     @property
     def action_set(self) -> list[Any]:
-        if self._actions is None:
-            self._actions = list(self.ales(1)[0].getMinimalActionSet())
-        return self._actions
+        return live(self, "actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
 
     def ales(self, count: int) -> list[Any]:
         """At least `count` emulators with the game loaded (kept for the next chunk)."""
-        while len(self._ales) < count:
-            self._ales.append(new_ale(self.game, self.max_frames))
-        return self._ales[:count]
+        ales = live(self, "ales", list)
+        while len(ales) < count:
+            ales.append(new_ale(self.game, self.max_frames))
+        return ales[:count]
 
     def observe(self, ale: Any) -> np.ndarray:
         if self.obs == "ram":

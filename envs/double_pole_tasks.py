@@ -145,7 +145,7 @@ def damping_fitness(steps: int, jiggle: deque[float] | list[float], max_steps: i
     return 0.1 * f1 + 0.9 * 0.75 / max(total, 1e-12)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DoublePoleVelocityTask(Task):
     """Markov double pole: fitness is the number of steps balanced from the standard start."""
 
@@ -173,7 +173,7 @@ class DoublePoleVelocityTask(Task):
         return self.evaluate(network, rng)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DoublePoleNoVelocityTask(Task):
     """Non-Markov double pole (x, theta1, theta2 only; meant for recurrent genomes) with Gruau et al.'s damping
     fitness. A genome balancing `max_steps` is a candidate; `verify` is the paper's champion test: balance

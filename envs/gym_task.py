@@ -8,12 +8,13 @@ episodes whose reset seeds come from the evaluation's generator.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium
 import numpy as np
 
+from envs.live import live
 from envs.lockstep import lockstep_episodes
 from envs.task import EvalResult, Task
 from genomes.neat_genome import NeatGenome
@@ -22,16 +23,12 @@ from genomes.phenotype import Network
 from genomes.population_network import PopulationNetwork, packable
 
 
-@dataclass
+@dataclass(frozen=True)
 class GymTask(Task):
     env_id: str = param("CartPole-v1")
     episodes: int = param(1, ge=1)
     max_steps: int = param(0, ge=0, doc="0 keeps the environment's own time limit")
     solve_return: float = param(float("nan"), doc="mean return that counts as solved (nan: the env's threshold)")
-    _env: Any = field(default=None, init=False, repr=False, compare=False)
-
-    _lockstep: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _action_space: Any = field(default=None, init=False, repr=False, compare=False)
 
     def make_env(self) -> gymnasium.Env:
         kwargs = {"max_episode_steps": self.max_steps} if self.max_steps else {}
@@ -39,9 +36,7 @@ class GymTask(Task):
 
     @property
     def env(self) -> gymnasium.Env:
-        if self._env is None:
-            self._env = self.make_env()
-        return self._env
+        return live(self, "env", self.make_env)
 
     @property
     def num_inputs(self) -> int:
@@ -49,9 +44,7 @@ class GymTask(Task):
 
     @property
     def action_space(self) -> gymnasium.Space:
-        if self._action_space is None:
-            self._action_space = self.env.action_space
-        return self._action_space
+        return live(self, "action_space", lambda: self.env.action_space)
 
     @property
     def num_outputs(self) -> int:
@@ -148,9 +141,7 @@ class GymTask(Task):
 
     def _episodes(self, count: int) -> Any:
         """The lock-step environments for `count` episodes, built once per count."""
-        if count not in self._lockstep:
-            self._lockstep[count] = lockstep_episodes(self.make_env, count)
-        return self._lockstep[count]
+        return live(self, f"lockstep-{count}", lambda: lockstep_episodes(self.make_env, count))
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         """`evaluate`, with the episodes stepped in lock step: one batched network call per step (the returns are

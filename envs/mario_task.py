@@ -13,13 +13,14 @@ episode after a random number of idle frames drawn from the evaluation's generat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from envs import mario_ram
 from envs.mario import DEFAULT_ACTIONS, MarioEmulator, parse_action, states
+from envs.live import live, live_store
 from envs.mario_paths import PathCache
 from envs.mario_ram import TileWindow
 from envs.task import EvalResult, Task, TaskSetupError
@@ -45,7 +46,7 @@ class Episode:
     frames: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class MarioTask(Task):
     env_id: ClassVar[str] = "mario"
     run_metrics: ClassVar[dict[str, str]] = {"max_x": "max", "flag": "max", "frames": "sum"}
@@ -69,8 +70,6 @@ class MarioTask(Task):
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
     cache_steps: int = param(40000, ge=0, doc="decision steps of play remembered per process, so episodes that "
                              "repeat earlier decisions replay them instead of emulating (0: off; ~3.5 KB a step)")
-    _emulator: Any = field(default=None, init=False, repr=False, compare=False)
-    _paths: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.actions:
@@ -103,9 +102,10 @@ class MarioTask(Task):
 
     @property
     def emulator(self) -> MarioEmulator:
-        if self._emulator is None or self._emulator.env is None:
-            self._emulator = MarioEmulator(self.state, self.rom)
-        return self._emulator
+        store = live_store(self)
+        if store.get("emulator") is None or store["emulator"].env is None:  # closed when another task opened one
+            store["emulator"] = MarioEmulator(self.state, self.rom)
+        return store["emulator"]
 
     def observe(self, ram: np.ndarray, previous: int = -1) -> np.ndarray:
         """The network's inputs: the tile grid, row by row, then the chosen extras. `previous` is the index of the
@@ -184,9 +184,7 @@ class MarioTask(Task):
     def paths(self) -> PathCache | None:
         if self.cache_steps == 0:
             return None
-        if self._paths is None:
-            self._paths = PathCache(self.cache_steps)
-        return self._paths
+        return live(self, "paths", lambda: PathCache(self.cache_steps))
 
     def fitness(self, episode: Episode) -> float:
         bonus = self.flag_bonus + self.time_bonus * episode.time_left if episode.flag else 0.0

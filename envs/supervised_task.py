@@ -42,7 +42,7 @@ def _dataset(name: str, seed: int, length: int) -> supervised.SupervisedData:
     return supervised.load(name, seed, length)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupervisedTask(Task):
     env_id: ClassVar[str] = "supervised"
     genome_kinds: ClassVar[tuple[str, ...]] = ("cnn", "rnn")

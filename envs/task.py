@@ -16,8 +16,9 @@ optional hook with its default, so the engine calls hooks without probing for th
 - `genome_kinds`: the genome kinds the task evaluates (NEAT graphs only by default); `run_metrics`: the task's
   metrics reported for the whole population, each with its reduction ("max" or "sum"); none by default.
 
-The built-in tasks are dataclasses whose fields (declared with `genomes.params.param`) are the `[env]` section of a
-run config, validated like every other section.
+The built-in tasks are frozen dataclasses whose fields (declared with `genomes.params.param`) are the `[env]`
+section of a run config, validated like every other section. A task object is its settings only; what it builds to
+evaluate (emulators, environments) lives apart, per process, in `envs.live`.
 """
 
 from __future__ import annotations

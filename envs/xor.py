@@ -18,7 +18,7 @@ XOR_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_TARGETS = np.array([0.0, 1.0, 1.0, 0.0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class XorTask(Task):
     env_id: ClassVar[str] = "xor"
     margin: float = param(0.5, gt=0.0, le=0.5, doc="solved when every |output - target| < margin")

@@ -72,7 +72,7 @@ def _island_config(generations: int, *extra: str):
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PidXor(XorTask):
     """XOR whose results name the process that evaluated them."""
 
