@@ -139,6 +139,18 @@ def test_a_plugin_module_runs_on_the_default_executor_from_the_cli(tmp_path):
     assert "max_error" in json.loads((tmp_path / "run" / "best.json").read_text())["metrics"]
 
 
+def test_a_task_published_under_the_entry_point_group_runs_by_its_name(tmp_path, monkeypatch):
+    """An installed distribution that declares `[project.entry-points."evolve.tasks"] parity = ...`."""
+    (tmp_path / "parity_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "parity_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: parity-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[evolve.tasks]\nparity3 = parity_plugin:Parity\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = evolve.run(XOR, seed=0, workers=0, generations=2, overrides={**QUIET, "env.id": "parity3"})
+    assert result.summary["env"] == "parity3" and "max_error" in result.best["metrics"]
+
+
 @dataclass
 class Half(evolve.Task):
     """The smallest Task: only `evaluate`; every hook keeps its default."""
