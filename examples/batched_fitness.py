@@ -30,7 +30,7 @@ def half_adder(nets) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=0, help="0: in this process; N: N Ray evaluators")
     args = parser.parse_args()
 
     task = evolve.FunctionTask(half_adder, num_inputs=2, num_outputs=2, batched=True, solve_fitness=7.5)

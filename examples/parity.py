@@ -4,8 +4,8 @@
 
 The network sees three bits and must output their parity (1 when an odd number of them is set). Fitness is
 8 minus the summed absolute error over the eight patterns; the run counts as solved at 7.5, where every output is
-within 0.5 of its target. `--workers 0` evolves in this process; the default evaluates on an embedded Ray, where the
-function travels to the workers with the task.
+within 0.5 of its target. By default it evolves in this process; `--workers N` evaluates on N Ray workers of an
+embedded Ray, and the function travels to them with the task.
 """
 
 from __future__ import annotations

@@ -166,6 +166,11 @@ def onnx_model_bytes(module: torch.nn.Module, example: tuple[torch.Tensor, ...],
     Uses the torch.export-based exporter (`dynamo=True`); should it fail, falls back to the legacy TorchScript-based
     exporter, which produces an equivalent graph.
     """
+    import importlib.util
+
+    if missing := [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]:
+        raise GenomeError(f"ONNX export needs the {missing[0]} package: pip install onnx onnxscript "
+                          "(the project's [export] extra)")
     import onnx
     import torch
 

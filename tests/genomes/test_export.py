@@ -284,3 +284,18 @@ def test_onnx_default_exporter(tmp_path, caplog, genome):
     assert "legacy" not in caplog.text
     check_onnx(tmp_path / "g.onnx", genome, x)
     assert [p.name for p in tmp_path.iterdir()] == ["g.onnx"], "no external data file or temporary file"
+
+
+def test_onnx_export_without_onnx_installed_names_the_missing_package(tmp_path, monkeypatch):
+    import importlib.util
+
+    from genomes.base import MutationContext
+    from genomes.innovation import InnovationTracker
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    config = busy_config()
+    genome = grow(config, 0, 5, MutationContext(config, InnovationTracker()))
+    with pytest.raises(GenomeError, match="ONNX export needs the onnxscript package"):
+        export(genome, "onnx", tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
