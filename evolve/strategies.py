@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from genomes.families import GenomeFamily, make_family
 
 if TYPE_CHECKING:
-    from evolve.config import RunConfig
     from evolve.strategy import Strategy
+
+RunConfig = Any  # evolve.config.RunConfig, which names its strategy choices after this registry
 
 # name -> "module:Class"; modules are imported on first use.
 STRATEGIES: dict[str, str] = {
