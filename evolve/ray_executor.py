@@ -15,7 +15,8 @@ import os
 import socket
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,6 +245,9 @@ def ensure_ray(address: str, workers: int, num_cpus: float) -> bool:
     return True
 
 
+TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
 def _init_ray(address: str, workers: int, num_cpus: float) -> None:
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": "WARNING", "log_to_driver": True}
     if address:
@@ -258,7 +262,29 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
     cpus = os.cpu_count() or 1
     if workers > 0:
         cpus = max(cpus, int(-(-workers * num_cpus // 1)))  # room for every requested evaluator
-    ray.init(num_cpus=cpus, runtime_env={"env_vars": {"PYTHONPATH": driver_path()}}, **options)
+    runtime_env = {"env_vars": {"PYTHONPATH": driver_path()}}
+    with _quiet_token_notice():
+        try:
+            ray.init(num_cpus=cpus, runtime_env=runtime_env, **options)
+        except ValueError as exc:
+            if "existing cluster" not in str(exc):
+                raise
+            # A cluster already runs on this machine (`ray start`, or RAY_ADDRESS names one): join it as it is.
+            log.info("joining the Ray cluster already running on this machine")
+            ray.init(runtime_env=runtime_env, **options)
+
+
+@contextmanager
+def _quiet_token_notice() -> Iterator[None]:
+    """Ray announces on every start that it enabled token authentication by default (it stays enabled: the
+    embedded cluster runs with a token); that notice is not a warning to a user who changed nothing."""
+    notice = logging.getLogger(TOKEN_LOGGER)
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        notice.setLevel(level)
 
 
 def driver_path() -> str:
