@@ -194,6 +194,14 @@ def _set(raw: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _new_run_dir(run_dir: Path) -> Path:
+    """`out` for a new run: a directory that does not exist yet, or an empty one; nothing else is overwritten."""
     if (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ConfigError(f"{run_dir or '.'} is a folder that is not empty; name a new run directory")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is a file, not a run directory")
+    for parent in run_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{run_dir}: {parent} is a file, not a folder")
     return run_dir

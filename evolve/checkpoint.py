@@ -48,8 +48,13 @@ def save_checkpoint(
     return path
 
 
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoints, oldest first."""
+    return sorted((run_dir / "checkpoints").glob("gen-*.json"))
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    found = sorted((run_dir / "checkpoints").glob("gen-*.json"))
+    found = checkpoints(run_dir)
     return found[-1] if found else None
 
 

@@ -182,11 +182,6 @@ def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConf
     return parse_config(raw)
 
 
-def parse_config_text(text: str) -> RunConfig:
-    """A config from TOML text (a run directory's resolved config.toml, shipped to island actors)."""
-    return parse_config(tomllib.loads(text))
-
-
 def apply_override(raw: dict[str, Any], item: str) -> None:
     """Apply `section.key=value`; the value is read as a TOML value, or taken as a bare string."""
     key, sep, text = item.partition("=")
@@ -305,7 +300,9 @@ def _parse_env(table: Any, task: Any = None) -> EnvSection:
         if not isinstance(task, Task):
             raise ConfigError(f"task must be an evolve.Task (or a Task class), got {type(task).__name__}")
         return EnvSection(id=object_task_id(task), task=task)
-    env_id = table.get("id", "xor")
+    if "id" not in table:
+        raise ConfigError('env.id is missing: name the task, e.g. [env] id = "xor" (or pass task= to evolve.run)')
+    env_id = table["id"]
     if not isinstance(env_id, str):
         raise ConfigError(f"env.id must be a str, got {env_id!r}")
     if env_id.startswith(OBJECT_ID_PREFIXES):

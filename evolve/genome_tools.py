@@ -51,10 +51,23 @@ def export_genome(path: str | Path, fmt: str, output: str | Path) -> Path:
     from genomes.export import export, load_genome
 
     source = genome_path(path)
-    genome = load_genome(source)
     weights, sample_shape = _trained_weights(source)
+    _refuse_run_files(source, weights, Path(output))
+    genome = load_genome(source)
     export(genome, fmt, Path(output), metadata={"source": str(source)}, weights=weights, sample_shape=sample_shape)
     return Path(output)
+
+
+def _refuse_run_files(source: Path, weights: Path | None, output: Path) -> None:
+    """An export never replaces the genome it reads, its weights, nor a file of the run directory it came from."""
+    from evolve.run_directory import RUN_FILES
+
+    target, run_dir = output.resolve(), source.resolve().parent
+    own = {source.resolve(), *([weights.resolve()] if weights else [])}
+    if (run_dir / "config.toml").is_file():
+        own |= {run_dir / name for name in RUN_FILES}
+    if target in own or any(parent in own for parent in target.parents):
+        raise ConfigError(f"{output} is the run's own {target.name}; export to another file")
 
 
 def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]:

@@ -1,10 +1,19 @@
-"""metrics.jsonl: one JSON object per generation."""
+"""metrics.jsonl: one JSON object per generation, appended as each generation ends.
+
+A crash can leave the last line torn (a partial write); reading skips it and `truncate`, which a resumed run calls
+first, drops it for good. Every other change to the file is atomic.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
+
+from genomes.atomic_io import write_bytes_atomic
+
+log = logging.getLogger(__name__)
 
 
 class MetricsLog:
@@ -14,17 +23,28 @@ class MetricsLog:
         self.path = path
 
     def truncate(self, generations: int) -> None:
-        if not self.path.exists():
-            return
-        kept = [line for line in self.path.read_text().splitlines() if line.strip()]
-        kept = [line for line in kept if json.loads(line)["generation"] < generations]
-        self.path.write_text("".join(line + "\n" for line in kept))
+        """Keep the lines of the first `generations` generations (atomically: a crash keeps the old file)."""
+        kept = [m for m in self.read() if m["generation"] < generations]
+        write_bytes_atomic(self.path, "".join(json.dumps(m, allow_nan=False) + "\n" for m in kept).encode())
 
     def append(self, metrics: dict[str, Any]) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(metrics, allow_nan=False) + "\n")
 
     def read(self) -> list[dict[str, Any]]:
+        """Every complete line; a torn or damaged line is skipped with a warning."""
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(self.path.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict) or not isinstance(record.get("generation"), int):
+                log.warning("%s: line %d is torn or damaged; skipped", self.path, number)
+                continue
+            records.append(record)
+        return records

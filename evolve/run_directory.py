@@ -9,16 +9,21 @@ checkpoint first drops the metrics lines past it, so no generation is recorded t
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from evolve.callbacks import Callback, GenerationRecord
-from evolve.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from evolve.checkpoint import CheckpointError, checkpoints, load_checkpoint, save_checkpoint
 from evolve.file_writer import FileWriter
 from evolve.metrics_log import MetricsLog
 from evolve.run_progress import RunProgress
 from evolve.strategy import Strategy, StrategyState
 from genomes.atomic_io import json_bytes, write_bytes_atomic, write_json_atomic
+
+
+log = logging.getLogger(__name__)
+RUN_FILES = ("config.toml", "metrics.jsonl", "best.json", "summary.json", "checkpoints")
 
 
 class RunDirectory(Callback):
@@ -73,11 +78,24 @@ class RunDirectory(Callback):
 
 
 def read_resume_point(strategy: Strategy[Any], run_dir: Path) -> tuple[StrategyState, RunProgress] | None:
-    """The strategy state and run progress of the run's newest checkpoint (None when it has none); an unreadable or
-    damaged checkpoint raises CheckpointError. Call it before starting workers, so bad input fails fast."""
-    path = latest_checkpoint(run_dir)
-    if path is None:
-        return None
+    """The strategy state and run progress of the run's newest intact checkpoint (None when it has none). A damaged
+    newest checkpoint is skipped with a warning for an older one (the run then repeats the generations between,
+    exactly); when none is intact, the newest one's CheckpointError is raised. Call it before starting workers."""
+    paths = checkpoints(run_dir)
+    first_error: CheckpointError | None = None
+    for index in reversed(range(len(paths))):
+        try:
+            return read_checkpoint(strategy, paths[index])
+        except CheckpointError as exc:
+            first_error = first_error or exc
+            if index > 0:
+                log.warning("%s; trying the checkpoint before it", exc)
+    if first_error is not None:
+        raise first_error
+    return None
+
+
+def read_checkpoint(strategy: Strategy[Any], path: Path) -> tuple[StrategyState, RunProgress]:
     data = load_checkpoint(path)
     try:
         state = strategy.state_from_dict(data["state"])
