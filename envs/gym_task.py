@@ -28,7 +28,7 @@ class GymTask(Task):
     env_id: str = param("CartPole-v1")
     episodes: int = param(1, ge=1)
     max_steps: int = param(0, ge=0, doc="0 keeps the environment's own time limit")
-    solve_return: float = param(float("nan"), doc="mean return that counts as solved (nan: the env's threshold)")
+    solve_return: float = param(float("nan"), finite=False, doc="mean return that counts as solved (nan: the env's threshold)")
 
     def make_env(self) -> gymnasium.Env:
         kwargs = {"max_episode_steps": self.max_steps} if self.max_steps else {}

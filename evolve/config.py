@@ -7,6 +7,7 @@ Every problem is reported as one ConfigError line naming the key, e.g. `populati
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ from genomes.params import param
 
 class ConfigError(ValueError):
     """Bad configuration input; the message is one line meant for the user."""
+
+
+MAX_INT = 2**63 - 1
+MAX_POPULATION = 1_000_000  # genomes per population: far beyond any NEAT run, and within this machine's memory
+MAX_ISLANDS = 1_000
 
 
 @dataclass
@@ -63,7 +69,7 @@ class RaySection:
 class IslandsSection:
     """The island model: `count` populations of `population.size` each, exchanging migrants every epoch."""
 
-    count: int = param(1, ge=1, doc="populations (1: a single population, no islands)")
+    count: int = param(1, ge=1, le=MAX_ISLANDS, doc="populations (1: a single population, no islands)")
     migration_interval: int = param(10, ge=1, doc="generations between migrations")
     migrants: int = param(2, ge=0, doc="best genomes each island sends per migration")
     topology: str = param("ring", choices=("ring", "random"), doc="ring: to the next island; random: to another")
@@ -71,7 +77,7 @@ class IslandsSection:
 
 @dataclass
 class PopulationSection:
-    size: int = param(150, ge=2)
+    size: int = param(150, ge=2, le=MAX_POPULATION)
 
 
 @dataclass
@@ -253,6 +259,10 @@ def build_section(name: str, cls: type, table: dict[str, Any]) -> Any:
 
 def _check_value(where: str, value: Any, hint: Any, meta: Any) -> Any:
     value = _check_type(where, value, hint)
+    if isinstance(value, float) and not math.isfinite(value) and meta.get("finite", True):
+        raise ConfigError(f"{where} must be a finite number, got {value}")
+    if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+        raise ConfigError(f"{where} must fit in 64 bits (|value| < 2**63), got {value}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if meta.get("ge") is not None and not value >= meta["ge"]:
             raise ConfigError(f"{where} must be >= {meta['ge']}, got {value}")
@@ -335,6 +345,12 @@ def _check_consistency(config: RunConfig) -> None:
         for lo, hi in (("weight_min", "weight_max"), ("bias_min", "bias_max"), ("response_min", "response_max")):
             if getattr(neat, lo) > getattr(neat, hi):
                 raise ConfigError(f"neat.{lo} must not exceed neat.{hi}")
+        for what in ("activation", "aggregation"):
+            options, default = getattr(neat, f"{what}_options"), getattr(neat, f"{what}_default")
+            if not options:
+                raise ConfigError(f"neat.{what}_options must name at least one {what}")
+            if default not in options:
+                raise ConfigError(f"neat.{what}_default {default!r} is not among neat.{what}_options {options}")
     if config.run.workers == 0 and config.run.address:
         raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
     if config.islands.count > 1 and config.genome.kind != "neat":
@@ -343,6 +359,8 @@ def _check_consistency(config: RunConfig) -> None:
         raise ConfigError("islands.migrants must not exceed population.size")
     if config.reproduction.min_species_size > config.population.size:
         raise ConfigError("reproduction.min_species_size must not exceed population.size")
+    if config.reproduction.elitism > config.population.size:
+        raise ConfigError("reproduction.elitism must not exceed population.size")
 
 
 def _as_dict(section: Any) -> dict[str, Any]:

@@ -19,10 +19,12 @@ def param(
     gt: float | None = None,
     choices: Sequence[Any] | None = None,
     each_in: Sequence[Any] | None = None,
+    finite: bool = True,
     doc: str = "",
 ) -> Any:
-    """A dataclass field with validation metadata (`each_in` checks every element of a list value)."""
-    metadata = {"ge": ge, "le": le, "gt": gt, "choices": choices, "each_in": each_in, "doc": doc}
+    """A dataclass field with validation metadata (`each_in` checks every element of a list value; a float must be
+    finite unless `finite=False`)."""
+    metadata = {"ge": ge, "le": le, "gt": gt, "choices": choices, "each_in": each_in, "finite": finite, "doc": doc}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

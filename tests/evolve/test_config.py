@@ -28,6 +28,17 @@ REPO = Path(__file__).resolve().parents[2]
         ("neat.num_inputs=7", "does not match env 'xor'"),
         ("bogus.key=1", "unknown config section [bogus]"),
         ("novalue", "--set expects section.key=value"),
+        ("species.compatibility_threshold=inf", "species.compatibility_threshold must be a finite number"),
+        ("run.seed=18446744073709551616", "run.seed must fit in 64 bits"),
+        ("neat.bias_min=nan", "neat.bias_min must be a finite number"),
+        ("ray.num_cpus=inf", "ray.num_cpus must be a finite number"),
+        ("population.size=1000000000000", "population.size must be <= 1000000"),
+        ("islands.count=1000000", "islands.count must be <= 1000"),
+        ("reproduction.elitism=151", "reproduction.elitism must not exceed population.size"),
+        ("neat.activation_default='relu'", "neat.activation_default 'relu' is not among neat.activation_options"),
+        ("neat.activation_options=[]", "neat.activation_options must name at least one activation"),
+        ("neat.weight_max=inf", "neat.weight_max must be a finite number"),
+        ("neat.weight_mutate_power=inf", "neat.weight_mutate_power must be a finite number"),
     ],
 )
 def test_bad_overrides_raise_one_line_errors(override, message):
