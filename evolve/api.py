@@ -44,6 +44,7 @@ class RunResult:
     summary: dict[str, Any]
     best: dict[str, Any] | None
     run_dir: Path | None
+    new_generations: int  # generations this call evolved (a resumed run may have none left to do)
 
 
 def run(
@@ -119,6 +120,7 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
         directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints)
     extra = [ProgressBar(config.run.generations)] if config.run.progress else []
     everything = [c for c in (directory, recorder, *extra, *callbacks) if c is not None]
+    start = state.generation
     owned = executor is None
     executor = make_executor(config) if executor is None else executor
     try:
@@ -140,6 +142,7 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
         summary=end.summary,
         best=recorder.best if directory is None else directory.best(),
         run_dir=run_dir,
+        new_generations=end.state.generation - start,
     )
 
 

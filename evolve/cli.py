@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if os.getcwd() not in sys.path:  # "module:Name" env ids import from the working directory, as `python -m` does
         sys.path.insert(0, os.getcwd())
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
@@ -88,8 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         return _fail(f"file not found: {exc.filename or exc}")
     except KeyboardInterrupt:
-        print("evolve: interrupted; continue with `evolve resume RUN_DIR`", file=sys.stderr)
+        print(f"evolve: interrupted{_how_to_continue(args)}", file=sys.stderr)
         return 130
+
+
+def _how_to_continue(args: argparse.Namespace | None) -> str:
+    """What continues the interrupted command: resume for a run, the same command for a study."""
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir is not None:
+        return f"; continue with `evolve resume {run_dir}`"
+    if getattr(args, "command", None) == "tune":
+        return "; run the same `evolve tune` command again to continue the study"
+    return ""
 
 
 def _fail(message: str) -> int:
@@ -105,6 +116,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
     seed = args.seed if args.seed is not None else _configured_seed(read_toml(args.config), overrides)
     out = args.out or Path("runs") / f"{args.config.stem}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    args.run_dir = out  # for the interrupt message
     result = run(args.config, seed=args.seed, generations=args.generations, workers=args.workers,
                  address=args.address, out=out, overrides=overrides, callbacks=[FreezeHeap()])
     _print_summary(out, result.summary)
@@ -127,6 +139,11 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
     result = resume(args.run_dir, generations=args.generations, workers=args.workers, address=args.address,
                     callbacks=[FreezeHeap()])
+    if result.new_generations == 0:
+        summary = result.summary
+        reason = (f"it was solved at generation {summary['solved_generation']} (run.stop_on_solve)" if summary["solved"]
+                  else f"it already has {summary['generations']} generations; pass --generations N to go further")
+        print(f"nothing to continue: {reason}")
     _print_summary(args.run_dir, result.summary)
     return 0
 

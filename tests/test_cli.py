@@ -76,6 +76,7 @@ def test_run_refuses_to_overwrite_and_resume_continues(xor_run):
     assert summary["solved"] and summary["executor"] == "ray" and summary["workers"] == os.cpu_count()
     again = evolve("resume", str(xor_run))  # solved runs stop; resuming reports the same result
     assert again.returncode == 0, again.stderr
+    assert f"nothing to continue: it was solved at generation {summary['solved_generation']}" in again.stdout
     assert json.loads((xor_run / "summary.json").read_text())["generations"] == summary["generations"]
 
 
@@ -121,3 +122,30 @@ def test_export_onnx_matches_the_phenotype(xor_run, tmp_path):
     session = ort.InferenceSession(str(out))
     (got,) = session.run(None, {session.get_inputs()[0].name: x})
     np.testing.assert_allclose(got, genome.phenotype().activate(x.astype(np.float64)), atol=1e-5)
+
+
+def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evolve.cli", "run", "configs/xor.toml", "--workers", "0", "--generations", "100000",
+         "--set", "run.stop_on_solve=false", "--set", "run.progress=false", "--out", str(run)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints").is_dir() or not any((run / "checkpoints").iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.poll() else ""
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == f"evolve: interrupted; continue with `evolve resume {run}`"
+    done = sorted((run / "checkpoints").glob("gen-*.json"))[-1]
+    generations = int(done.stem.split("-")[1]) + 2
+    resumed = evolve("resume", str(run), "--generations", str(generations))
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "summary.json").read_text())["generations"] == generations
