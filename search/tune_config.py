@@ -19,6 +19,7 @@ activation_default = { choices = ["tanh", "sigmoid"] }
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def load_tune_config(path: Path | str) -> TuneConfig:
         raise ConfigError(f"tune.base: run config not found: {base_path}")
     if section.objective == "neat" and section.objectives != ["val_score"]:
         raise ConfigError("tune.objectives applies to objective 'train'; the neat objective is evaluations to solve")
+    if section.objective == "neat" and not section.seeds:
+        raise ConfigError("tune.seeds must name at least one seed to score each trial on")
     if section.sampler == "cmaes" and len(section.objectives) > 1:
         raise ConfigError("sampler 'cmaes' optimizes one objective; use 'nsga2' (or tpe/random) for several")
     extra = [f"{sec}.{key}={_toml_value(value)}" for sec, table in raw.get("set", {}).items()
@@ -96,7 +99,9 @@ def load_tune_config(path: Path | str) -> TuneConfig:
     if not space:
         raise ConfigError("[params] names no parameter to tune")
     config = TuneConfig(section, space, base_path, path, extra)
-    base_config(config, {name: example(spec) for name, spec in space.items()})  # every key must exist in the base
+    base = base_config(config, {name: example(spec) for name, spec in space.items()})  # every key must exist there
+    if section.objective == "train" and base.env.id != "supervised":
+        raise ConfigError(f"objective 'train' trains a supervised task's network; tune.base runs env {base.env.id!r}")
     return config
 
 
@@ -117,6 +122,12 @@ def parse_space(params: Any) -> dict[str, dict[str, Any]]:
                 low, high = spec.get("low"), spec.get("high")
                 if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
                     raise ConfigError(f"params.{name} needs numeric low and high (or choices)")
+                if not (math.isfinite(low) and math.isfinite(high)):
+                    raise ConfigError(f"params.{name}: low and high must be finite numbers")
+                step = spec.get("step")
+                if step is not None and not (isinstance(step, (int, float)) and not isinstance(step, bool)
+                                             and math.isfinite(step) and step > 0):
+                    raise ConfigError(f"params.{name}: step must be a positive number, got {step!r}")
                 if not low < high:
                     raise ConfigError(f"params.{name}: low must be below high")
                 if spec.get("log") and low <= 0:

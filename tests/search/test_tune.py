@@ -167,6 +167,10 @@ def test_train_objective_reports_every_epoch_for_pruning(tmp_path):
         ([], XOR_TUNE.replace("conn_add_prob = {", "no_such_rate = {"), "unknown key neat.no_such_rate"),
         ([], XOR_TUNE.replace("high = 0.8", "high = 0.05"), "low must be below high"),
         (["--trials", "0"], XOR_TUNE, "--trials must be >= 1"),
+        ([], XOR_TUNE.replace("high = 0.8", "high = inf"), "low and high must be finite numbers"),
+        ([], XOR_TUNE.replace("high = 6 }", "high = 6, step = 0 }"), "step must be a positive number"),
+        ([], XOR_TUNE.replace("seeds = [0, 1]", "seeds = []"), "tune.seeds must name at least one seed"),
+        ([], XOR_TUNE.replace('objective = "neat"', 'objective = "train"'), "objective 'train' trains a supervised"),
     ],
 )
 def test_bad_tune_input_is_one_line_and_exit_status_2(tmp_path, capsys, args, body, message):
