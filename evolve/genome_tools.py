@@ -80,6 +80,8 @@ def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]
     name = document.get("weights") if isinstance(document, dict) else None
     if not isinstance(name, str):
         return None, None
+    if Path(name).name != name or name in (".", ".."):
+        raise ConfigError(f"{source}: weights {name!r} must be a file beside it, not a path")
     weights = source.parent / name
     if not weights.is_file():
         raise ConfigError(f"{source} refers to trained weights {weights}, which do not exist")

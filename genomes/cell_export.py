@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genomes.base import GenomeError
 from genomes.export import EXPORT_SCHEMA, EXPORT_VERSION, _json_default, onnx_model_bytes, traced_bytes
 
 
@@ -21,8 +22,49 @@ def trained_module(genome: Any, weights: Path | None = None) -> Any:
     if weights is not None:
         from safetensors.torch import load_model
 
-        load_model(module, str(weights))
+        check_safetensors(weights)
+        try:
+            load_model(module, str(weights))
+        except Exception as exc:  # noqa: BLE001 - the loader's errors (wrong names, shapes) become one line
+            raise GenomeError(f"{weights}: trained weights do not fit this genome: {_first_line(exc)}") from None
     return module.eval()
+
+
+MAX_WEIGHTS_BYTES = 4 << 30  # a searched cell network's weights are megabytes
+MAX_HEADER_BYTES = 100 << 20  # safetensors' own limit on the JSON header
+
+
+def check_safetensors(path: Path) -> None:
+    """A one-line GenomeError unless `path` looks like a complete safetensors file: an 8-byte header length that
+    fits the file and the format's limit, a JSON header, and tensor data inside the file."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            prefix = f.read(8)
+            length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+            if not 0 < length <= min(MAX_HEADER_BYTES, size - 8):
+                raise GenomeError(f"{path}: not a safetensors file (bad header length)")
+            header = json.loads(f.read(length))
+    except OSError as exc:
+        raise GenomeError(f"{path}: cannot read trained weights ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError):
+        raise GenomeError(f"{path}: not a safetensors file (its header is not JSON)") from None
+    if size > MAX_WEIGHTS_BYTES:
+        raise GenomeError(f"{path}: {size} bytes of weights is more than a searched network holds")
+    if not isinstance(header, dict):
+        raise GenomeError(f"{path}: not a safetensors file (its header is not a table)")
+    data = size - 8 - length
+    for name, tensor in header.items():
+        offsets = tensor.get("data_offsets") if isinstance(tensor, dict) else None
+        if name != "__metadata__" and not (isinstance(offsets, list) and len(offsets) == 2
+                                           and all(isinstance(o, int) for o in offsets)
+                                           and 0 <= offsets[0] <= offsets[1] <= data):
+            raise GenomeError(f"{path}: tensor {name!r} lies outside the file (truncated or damaged)")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def cell_export_bytes(genome: Any, fmt: str, metadata: dict[str, Any] | None, weights: Path | None,

@@ -81,6 +81,10 @@ def load_genome(path: Path) -> Any:
         raise GenomeError(f"{path}: cannot read genome file ({exc.strerror or _one_line(exc)})") from None
     except UnicodeDecodeError as exc:
         raise GenomeError(f"{path}: cannot read genome file (not UTF-8: {exc.reason})") from None
+    except RecursionError:
+        raise GenomeError(f"{path}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise GenomeError(f"{path}: invalid JSON ({_one_line(exc)})") from None
     if isinstance(data, dict) and data.get("schema") == EXPORT_SCHEMA and data.get("version") != EXPORT_VERSION:
         raise GenomeError(f"{path}: unsupported export version {data.get('version')!r}")
     if isinstance(data, dict) and data.get("schema") not in SCHEMAS and isinstance(data.get("genome"), dict):
