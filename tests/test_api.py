@@ -222,6 +222,21 @@ def test_import_evolve_is_cheap_and_the_api_is_curated():
         assert name in evolve.__all__ and getattr(evolve, name) is not None
 
 
+HEAVY = ("torch", "ray", "optuna", "gymnasium", "matplotlib", "imageio", "stable_retro", "ale_py")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["inspect", "BEST"]])
+def test_cheap_commands_import_nothing_heavy(tmp_path, argv):
+    best = tmp_path / "best.json"
+    genome = evolve.run(XOR, seed=0, workers=0, generations=1, overrides=QUIET).best_genome
+    best.write_text(json.dumps({"genome": genome.to_dict()}))
+    argv = [str(best) if a == "BEST" else a for a in argv]
+    code = ("import sys\nfrom evolve.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in %r if m in sys.modules))" % (argv, HEAVY))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 LAYERS = {"genomes": ("envs", "evolve", "search"), "envs": ("evolve", "search"), "evolve": ("search",)}
 
 
