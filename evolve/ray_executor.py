@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+from pathlib import Path
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -272,6 +273,16 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
             # A cluster already runs on this machine (`ray start`, or RAY_ADDRESS names one): join it as it is.
             log.info("joining the Ray cluster already running on this machine")
             ray.init(runtime_env=runtime_env, **options)
+    keep_token_private()
+
+
+def keep_token_private(path: Path = Path.home() / ".ray" / "auth_token") -> None:
+    """Ray writes its cluster token readable by every user of the machine (0644); only its owner needs it."""
+    try:
+        if path.is_file() and path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError as exc:  # a token on a read-only or foreign file system stays as it is
+        log.warning("cannot make %s private: %s", path, exc)
 
 
 @contextmanager

@@ -25,6 +25,8 @@ def test_an_embedded_ray_run_prints_nothing_but_its_result(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.strip() == "", done.stderr[-2000:]
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["executor"] == "ray"
+    token = Path.home() / ".ray" / "auth_token"
+    assert token.stat().st_mode & 0o777 == 0o600, "the cluster token is readable by its owner alone"
 
 
 def test_the_default_command_joins_a_ray_cluster_started_on_this_machine(tmp_path):
