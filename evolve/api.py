@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from evolve.callbacks import Callback, MetricsRecorder, ProgressBar, Termination
-from evolve.config import ConfigError, RunConfig, apply_override, parse_config, read_toml
+from evolve.config import ConfigError, RunConfig, apply_override, parse_config, read_toml, set_key
+from evolve.evaluation import task_for
 from evolve.executor import Executor, make_executor
 from evolve.run_directory import RunDirectory, read_resume_point
 from evolve.run_progress import RunProgress
@@ -113,7 +114,7 @@ def genome_from_dict(document: Mapping[str, Any]) -> Any:
 
 def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress, run_dir: Path | None,
              callbacks: Sequence[Callback], executor: Executor | None) -> RunResult:
-    config.env.make().prepare()  # a missing ROM or dataset fails here, before any worker starts
+    task_for(config.env.source()).prepare()  # a missing ROM or dataset fails here, before any worker starts
     recorder = MetricsRecorder()
     directory = None
     if run_dir is not None:
@@ -132,24 +133,23 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
         if owned:
             executor.close()
     best = end.state.best
+    document = recorder.best if directory is None else directory.best()  # best.json: the verified solution, if any
+    if best is None:
+        best_genome = None
+    else:  # the genome best.json holds, else the fittest so far
+        best_genome = load_document(document["genome"]) if document is not None else best["genome"]
     return RunResult(
         solved=end.progress.solved,
         generations=end.state.generation,
         evaluations=end.progress.evaluations,
         best_fitness=None if best is None else best["fitness"],
-        best_genome=None if best is None else _best_genome(recorder, directory, best),
+        best_genome=best_genome,
         metrics=recorder.metrics if directory is None else directory.metrics(),
         summary=end.summary,
-        best=recorder.best if directory is None else directory.best(),
+        best=document,
         run_dir=run_dir,
         new_generations=end.state.generation - start,
     )
-
-
-def _best_genome(recorder: MetricsRecorder, directory: RunDirectory | None, best: dict[str, Any]) -> Any:
-    """The genome best.json holds (the verified solution once there is one), else the fittest so far."""
-    document = recorder.best if directory is None else directory.best()
-    return load_document(document["genome"]) if document is not None else best["genome"]
 
 
 def _raw_config(config: ConfigInput) -> tuple[dict[str, Any], Any]:
@@ -190,10 +190,7 @@ def _set(raw: dict[str, Any], key: str, value: Any) -> None:
     section, dot, name = key.partition(".")
     if not dot or not section or not name:
         raise ConfigError(f"overrides expect section.key, got {key!r}")
-    target = raw.setdefault(section, {})
-    if not isinstance(target, dict):
-        raise ConfigError(f"{section} is not a section")
-    target[name] = value
+    set_key(raw, section, name, value)
 
 
 def _new_run_dir(run_dir: Path) -> Path:

@@ -167,12 +167,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _genome_path(path: Path) -> Path:
-    from evolve.genome_tools import genome_path
-
-    return genome_path(path)
-
-
 def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
     status = "solved" if summary["solved"] else "not solved"
     print(
@@ -182,13 +176,13 @@ def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from evolve.genome_tools import genome_path
     from evolve.replay import replay
 
     if args.output.suffix.lower() not in (".mp4", ".gif"):
         raise UsageError(f"{args.output}: the video must be .mp4 or .gif")
     overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
-    result = replay(_genome_path(args.path).parent if args.path.is_dir() else args.path, args.output, args.env,
-                    overrides, args.seed)
+    result = replay(genome_path(args.path), args.output, args.env, overrides, args.seed)
     print(" ".join(f"{k}={v:.6g}" for k, v in result.items()) + f"; wrote {args.output}")
     return 0
 

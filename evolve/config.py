@@ -198,6 +198,11 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    set_key(raw, section, name, value)
+
+
+def set_key(raw: dict[str, Any], section: str, name: str, value: Any) -> None:
+    """raw[section][name] = value, creating the section; a section that is not a table is a ConfigError."""
     target = raw.setdefault(section, {})
     if not isinstance(target, dict):
         raise ConfigError(f"{section} is not a section")
@@ -328,15 +333,13 @@ def _parse_env(table: Any, task: Any = None) -> EnvSection:
             config_task = cls(**kwargs)
         except TypeError as exc:
             raise ConfigError(f"env {env_id!r}: {exc}") from None
-        return EnvSection(id=env_id, kwargs=kwargs) if isinstance(config_task, Task) else _not_a_task(env_id)
+        if not isinstance(config_task, Task):
+            raise ConfigError(f"env {env_id!r} does not make an evolve.Task")
+        return EnvSection(id=env_id, kwargs=kwargs)
     section = build_section("env", cls, kwargs)
     # Every parameter, defaults included, so the resolved config states the whole protocol (frame skip, ...).
     names = [f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_") and f.name != "env_id"]
     return EnvSection(id=env_id, kwargs={k: getattr(section, k) for k in names})
-
-
-def _not_a_task(env_id: str) -> EnvSection:
-    raise ConfigError(f"env {env_id!r} does not make an evolve.Task")
 
 
 def _check_consistency(config: RunConfig) -> None:

@@ -81,9 +81,10 @@ class Runner:
         genomes = population.genomes
         documents = genomes if self.executor.in_process else [g.shared_dict() for g in genomes]
         results = evaluate_population(self.executor, self.source, documents, population.seeds, self.chunk_size)
-        state, metrics = self.strategy.tell(state, population, Evaluations.from_results(results))
+        evaluations = Evaluations.from_results(results)
+        state, metrics = self.strategy.tell(state, population, evaluations)
         progress.evaluations += len(population)
-        fitness = np.array([r["fitness"] for r in results])
+        fitness = evaluations.fitness
         metrics.update(results[int(np.argmax(fitness))]["metrics"])
         reductions = self.task.run_metrics
         generation_figures = _reduce(reductions, {k: [r["metrics"][k] for r in results] for k in reductions})
