@@ -68,7 +68,7 @@ def batched(genomes: list[NeatGenome], inputs: np.ndarray, device: str, dtype: t
         torch.cuda.synchronize()
     started = time.perf_counter()
     network = PopulationNetwork(genomes, device=device, dtype=dtype, backend=backend)
-    outs = [network.activate(x[t]) for t in range(len(inputs))]
+    outs = [network.activate_tensor(x[t]) for t in range(len(inputs))]
     result = torch.stack(outs)
     if x.device.type == "cuda":
         torch.cuda.synchronize()
@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--backend", default="auto", choices=["auto", "torch"],
-                        help="auto: numpy/scipy for float64 on the CPU, torch otherwise; torch: always torch")
+                        help="auto: numpy for float64 on the CPU, torch otherwise; torch: always torch")
     parser.add_argument("--skip-loop", action="store_true", help="time the batched side only (large populations)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")

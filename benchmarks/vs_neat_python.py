@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -32,86 +31,22 @@ from pathlib import Path
 
 import gymnasium
 import neat
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.neat_python_run import NEAT_PYTHON_ACTIVATIONS, NEAT_PYTHON_INI, neat_python_run  # noqa: E402
+from benchmarks.neat_python_run import neat_python_config as config_from_ini  # noqa: E402
 from evolve.config import load_config  # noqa: E402
 import evolve  # noqa: E402
-from genomes.streams import evaluation_seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {  # name: (our config, generation cap, default seeds)
     "xor": ("configs/xor.toml", 300, 50),
     "cartpole": ("configs/cartpole.toml", 100, 10),
 }
-CARTPOLE_EPISODES, CARTPOLE_SOLVE = 5, 475.0
-XOR_INPUTS = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
-XOR_TARGETS = [0.0, 1.0, 1.0, 0.0]
 
-NEAT_PYTHON_INI = """
-[NEAT]
-pop_size = {pop_size}
-fitness_criterion = max
-fitness_threshold = 1e30
-no_fitness_termination = True
-reset_on_extinction = False
-
-[DefaultGenome]
-num_inputs = {inputs}
-num_outputs = {outputs}
-num_hidden = 0
-feed_forward = True
-initial_connection = full_direct
-compatibility_disjoint_coefficient = {c_disjoint}
-compatibility_weight_coefficient = {c_weight}
-conn_add_prob = {conn_add}
-conn_delete_prob = 0.0
-node_add_prob = {node_add}
-node_delete_prob = 0.0
-activation_default = {activation}
-activation_options = {activation}
-activation_mutate_rate = 0.0
-aggregation_default = sum
-aggregation_options = sum
-aggregation_mutate_rate = 0.0
-{float_genes}
-enabled_default = True
-# ours flips enabled with probability p; neat-python re-draws it at random with its rate, so 2p flips p
-enabled_mutate_rate = {enabled_rate}
-
-[DefaultSpeciesSet]
-compatibility_threshold = {threshold}
-
-[DefaultStagnation]
-species_fitness_func = max
-max_stagnation = {max_stagnation}
-species_elitism = {species_elitism}
-
-[DefaultReproduction]
-elitism = {elitism}
-survival_threshold = {survival}
-min_species_size = {min_species_size}
-"""
-
-
-class Solved(Exception):
-    """Raised by a neat-python fitness function after a generation in which some genome solved the task."""
-
-
-def _steep_sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, 4.9 * z))))
-
-
-def _plain_tanh(z: float) -> float:
-    return math.tanh(z)
-
-
-NEAT_PYTHON_ACTIVATIONS = {"steep_sigmoid": "steep_sigmoid", "tanh": "plain_tanh"}
-
-
-def neat_python_config(task: str) -> neat.Config:
-    """neat-python's config with our config's values, parameter for parameter where neat-python has one."""
+def neat_python_ini(task: str) -> str:
+    """neat-python's INI text with our config's values, parameter for parameter where neat-python has one."""
     ours = load_config(ROOT / TASKS[task][0])
     g, sp, rep = ours.neat, ours.species, ours.reproduction
     float_genes = "\n".join(
@@ -122,7 +57,7 @@ def neat_python_config(task: str) -> neat.Config:
         f"{name}_min_value = {getattr(g, name + '_min')}"
         for name in ("bias", "response", "weight")
     )
-    text = NEAT_PYTHON_INI.format(
+    return NEAT_PYTHON_INI.format(
         pop_size=ours.population.size, inputs=g.num_inputs, outputs=g.num_outputs,
         activation=NEAT_PYTHON_ACTIVATIONS[g.activation_default], conn_add=g.conn_add_prob, node_add=g.node_add_prob,
         float_genes=float_genes, c_disjoint=g.compatibility_disjoint, c_weight=g.compatibility_weight,
@@ -130,65 +65,16 @@ def neat_python_config(task: str) -> neat.Config:
         max_stagnation=sp.max_stagnation, species_elitism=sp.species_elitism, elitism=rep.elitism,
         survival=rep.survival_threshold, min_species_size=rep.min_species_size,
     )
+
+
+def neat_python_config(task: str) -> neat.Config:
+    """neat-python's config object for `task`, through a temporary INI file as neat-python reads it."""
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
-        f.write(text)
+        f.write(neat_python_ini(task))
     try:
-        config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
-                             neat.DefaultStagnation, f.name)
+        return config_from_ini(f.name)
     finally:
         Path(f.name).unlink()
-    config.genome_config.add_activation("steep_sigmoid", _steep_sigmoid)
-    config.genome_config.add_activation("plain_tanh", _plain_tanh)
-    return config
-
-
-def neat_python_run(task: str, config: neat.Config, seed: int, cap: int, env) -> dict:
-    counter = {"evaluations": 0, "evaluations_to_solve": None, "generation": 0}
-
-    def eval_xor(genomes, cfg):
-        solved = False
-        for _, genome in genomes:
-            net = neat.nn.FeedForwardNetwork.create(genome, cfg)
-            errors = [abs(net.activate(x)[0] - t) for x, t in zip(XOR_INPUTS, XOR_TARGETS)]
-            genome.fitness = (4.0 - sum(errors)) ** 2
-            solved = solved or all(e < 0.5 for e in errors)
-        finish(genomes, solved)
-
-    def eval_cartpole(genomes, cfg):
-        solved = False
-        for gid, genome in genomes:
-            net = neat.nn.FeedForwardNetwork.create(genome, cfg)
-            rng = np.random.default_rng(evaluation_seed(seed, counter["generation"], gid))
-            returns = []
-            for episode_seed in rng.integers(0, 2**31 - 1, size=CARTPOLE_EPISODES):
-                obs, _ = env.reset(seed=int(episode_seed))
-                total, done = 0.0, False
-                while not done:
-                    output = net.activate([float(v) for v in obs])
-                    obs, reward, terminated, truncated, _ = env.step(int(np.argmax(output)))
-                    total += float(reward)
-                    done = terminated or truncated
-                returns.append(total)
-            genome.fitness = float(np.mean(returns))
-            solved = solved or genome.fitness >= CARTPOLE_SOLVE
-        finish(genomes, solved)
-
-    def finish(genomes, solved):
-        counter["evaluations"] += len(genomes)
-        counter["generation"] += 1
-        if solved:
-            counter["evaluations_to_solve"] = counter["evaluations"]
-            raise Solved
-
-    started, cpu_started = time.perf_counter(), time.process_time()
-    population = neat.Population(config, seed=seed)
-    try:
-        population.run(eval_xor if task == "xor" else eval_cartpole, cap)
-    except (Solved, neat.CompleteExtinctionException):
-        pass
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return {"solved": counter["evaluations_to_solve"] is not None, "evaluations": counter["evaluations"],
-            "evaluations_to_solve": counter["evaluations_to_solve"], "wall": wall, "cpu": cpu}
 
 
 def our_run(task: str, seed: int, cap: int) -> dict:

@@ -150,7 +150,7 @@ class AtariTask(Task):
         network = PopulationNetwork(genomes)
 
         def choose(observations: np.ndarray, running: np.ndarray) -> np.ndarray:
-            outputs = network.activate(observations.reshape(pop, eps, -1)).cpu().numpy()
+            outputs = network.activate(observations.reshape(pop, eps, -1))
             return np.argmax(outputs.reshape(pop * eps, -1), axis=-1)
 
         scores, frames = self.play(choose, rngs)

@@ -120,7 +120,7 @@ def balance_population(
             network, rows = network.subset(rows), np.arange(len(alive))
         inputs = np.zeros((network.size, 1, network.num_inputs))
         inputs[rows, 0] = observe(states[alive], velocities)
-        out = network.activate(inputs)[:, 0, 0].cpu().numpy()[rows]
+        out = network.activate(inputs)[:, 0, 0][rows]
         moved = advance_batch(states[alive], np.nan_to_num(np.clip(out, 0.0, 1.0), nan=0.0))
         ok = ~failed_batch(moved)
         alive, rows, moved = alive[ok], rows[ok], moved[ok]

@@ -71,7 +71,7 @@ class PopulationFunction:
     def __call__(self, x: Any) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if self.network is not None:
-            return self.network.activate_numpy(x)
+            return self.network.activate(x)
         rows = x if x.ndim == 3 else [x] * self.size
         return np.stack([np.atleast_2d(net.activate(np.atleast_2d(r))) for net, r in zip(self.networks, rows)])
 

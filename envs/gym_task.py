@@ -111,7 +111,7 @@ class GymTask(Task):
         row_returns = np.zeros(pop * eps)  # by row, since the last collection
         active = np.ones(pop * eps, dtype=bool)
         while True:
-            outputs = network.activate_numpy(obs.reshape(network.size, eps, -1))
+            outputs = network.activate(obs.reshape(network.size, eps, -1))
             obs, rewards, done = envs.step(self.act_batch(outputs.reshape(len(episode), -1)), active)
             row_returns += rewards
             if not (done & active).any():

@@ -107,6 +107,8 @@ def _checked(found: Any, env_id: str) -> Any:
 def _gym_task(env_id: str) -> type:
     import gymnasium
 
+    import envs.double_pole_env  # noqa: F401 - registers our own Gymnasium ids (DoublePole-v0, ...)
+
     if env_id.rpartition(":")[2] in gymnasium.registry:  # gymnasium.make imports the module of a "module:Id" id
         from envs.gym_task import GymTask
 

@@ -37,7 +37,7 @@ class XorTask(Task):
         if not packable(genomes):
             return super().evaluate_batch(genomes, seeds)
         outputs = PopulationNetwork(genomes, self.device).activate(XOR_INPUTS)[:, :, 0]
-        return self._score(outputs.cpu().numpy())
+        return self._score(outputs)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)

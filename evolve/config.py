@@ -37,7 +37,11 @@ class RunSection:
     seed: int = param(0, ge=0)
     generations: int = param(100, ge=1, doc="stop after this many generations in total")
     stop_on_solve: bool = param(True)
-    workers: int = param(-1, ge=-1, doc="-1: Ray, one evaluator per CPU; 0: serial in-process; N: Ray, N evaluators")
+    workers: int = param(-1, ge=-1, doc="-1: one evaluator per CPU, through `executor`; 0: serial in-process; N: Ray, "
+                         "N evaluators")
+    executor: str = param("auto", choices=("auto", "serial", "ray"), doc="with workers = -1 and no address: auto "
+                          "evaluates in this process and moves to an embedded Ray once evaluation is slow enough to pay "
+                          "for it (ray.start_after); serial never starts Ray; ray always does")
     address: str = param("", doc="Ray cluster address (empty: an embedded local Ray)")
     chunk_size: int = param(
         0, ge=0, doc="genomes per evaluation chunk, the unit of batching, scheduling and retry (0: a quarter of the "
@@ -63,6 +67,9 @@ class RaySection:
     num_cpus: float = param(1.0, gt=0.0, doc="CPUs reserved per evaluator")
     num_gpus: float = param(0.0, ge=0.0, doc="GPUs per evaluator (fractional shares a GPU); >0 evaluates on CUDA")
     max_attempts: int = param(4, ge=1, doc="times a chunk may lose its worker before the run stops")
+    start_after: float = param(3.0, ge=0.0, le=86_400.0, doc="executor auto: seconds of in-process evaluation of "
+                               "generations with several chunks after which an embedded Ray starts in the background "
+                               "(it takes over at the next chunk once its evaluators are ready)")
 
 
 @dataclass
@@ -356,6 +363,8 @@ def _check_consistency(config: RunConfig) -> None:
                 raise ConfigError(f"neat.{what}_default {default!r} is not among neat.{what}_options {options}")
     if config.run.workers == 0 and config.run.address:
         raise ConfigError("run.address joins a Ray cluster, which run.workers = 0 (serial) does not use")
+    if config.run.executor == "serial" and (config.run.workers > 0 or config.run.address):
+        raise ConfigError("run.executor = 'serial' evaluates in this process: it takes no run.workers or run.address")
     if config.islands.count > 1 and config.genome.kind != "neat":
         raise ConfigError("islands re-mark migrants' NEAT innovations: islands.count > 1 needs genome.kind = 'neat'")
     if config.islands.migrants > config.population.size:

@@ -69,6 +69,13 @@ def evaluate_population(
     return [result for chunk in chunks for result in chunk]
 
 
+def remote_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A chunk as it travels to another process: genome objects an in-process executor was given become their
+    documents."""
+    genomes = [g if isinstance(g, dict) else g.shared_dict() for g in payload["genomes"]]
+    return {**payload, "genomes": genomes}
+
+
 def task_name(source: TaskSource) -> str:
     return source["id"] if isinstance(source, dict) else type(source).__name__
 

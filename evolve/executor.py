@@ -51,11 +51,15 @@ class SerialExecutor:
 
 
 def make_executor(config: RunConfig) -> Executor:
-    """Serial for `run.workers = 0` without an address; Ray otherwise (embedded, or the cluster at the address)."""
-    run = config.run
-    if run.workers == 0 and not run.address:
-        return SerialExecutor()
-    from evolve.ray_executor import RayExecutor
+    """Serial for `run.workers = 0` or `run.executor = "serial"`; Ray for an address, N workers or
+    `run.executor = "ray"` (embedded, or the cluster at the address); otherwise auto (`evolve.auto_executor`)."""
+    run, ray = config.run, config.ray
+    if run.address or run.workers > 0 or (run.executor == "ray" and run.workers != 0):
+        from evolve.ray_executor import RayExecutor
 
-    ray = config.ray
-    return RayExecutor(run.workers, run.address, ray.num_cpus, ray.num_gpus, ray.max_attempts)
+        return RayExecutor(run.workers, run.address, ray.num_cpus, ray.num_gpus, ray.max_attempts)
+    if run.workers == 0 or run.executor == "serial":
+        return SerialExecutor()
+    from evolve.auto_executor import AutoExecutor
+
+    return AutoExecutor(ray.num_cpus, ray.num_gpus, ray.max_attempts, ray.start_after)

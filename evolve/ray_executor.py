@@ -47,13 +47,16 @@ class Evaluator:
     """One evaluation process. CUDA is visible only when the actor was given GPUs (Ray sets the devices)."""
 
     def __init__(self, threads: int, gpus: float) -> None:
-        import torch
+        # Ray sets OMP_NUM_THREADS to the actor's CPUs, so torch, if a task imports it, runs on the actor's share;
+        # torch is imported here only to move batched evaluation onto a GPU the actor was given.
+        if gpus > 0:
+            import torch
 
-        from genomes.population_network import set_default_device
+            from genomes.devices import set_default_device
 
-        torch.set_num_threads(threads)  # the actor's CPU share; more threads only contend with other actors
-        if gpus > 0 and torch.cuda.is_available():
-            set_default_device("cuda")  # batched evaluation of this actor's chunks runs on its GPU
+            torch.set_num_threads(threads)
+            if torch.cuda.is_available():
+                set_default_device("cuda")
 
     def ready(self) -> tuple[str, int]:
         return ray.get_runtime_context().get_node_id(), os.getpid()
@@ -283,6 +286,23 @@ def keep_token_private(path: Path = Path.home() / ".ray" / "auth_token") -> None
             path.chmod(0o600)
     except OSError as exc:  # a token on a read-only or foreign file system stays as it is
         log.warning("cannot make %s private: %s", path, exc)
+
+
+class _DropThreadNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "current thread is not the main thread" not in record.getMessage()
+
+
+@contextmanager
+def quiet_thread_notice() -> Iterator[None]:
+    """Ray started from a thread other than the main one notes that it leaves SIGTERM's handler alone (the main
+    thread's handler stays, and Ray's processes still end with the driver): expected, not a warning to a user."""
+    notice, drop = logging.getLogger("ray._private.worker"), _DropThreadNotice()
+    notice.addFilter(drop)
+    try:
+        yield
+    finally:
+        notice.removeFilter(drop)
 
 
 @contextmanager

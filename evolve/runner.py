@@ -132,6 +132,7 @@ class Runner:
             "population_size": self.strategy.population_size,
             "strategy": self.strategy.name,
             "executor": self.executor.name,
+            **({"executor_chunks": detail} if (detail := getattr(self.executor, "detail", None)) else {}),
             "workers": self.executor.workers,
             "worker_failures": len(self.executor.failures),
             "solved_generation": progress.solved_generation,

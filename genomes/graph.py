@@ -1,49 +1,14 @@
-"""Graph views of a NEAT genome: the networkx DiGraph used by inspection, depth and summary figures,
-plus the small reachability checks the mutation operators call on every offspring."""
+"""Graph views of a NEAT genome: the networkx DiGraph used by inspection, depth and summary figures (the
+reachability checks that breeding runs on every offspring are in `genomes.reachability`, without networkx)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
-import numpy as np
 
 if TYPE_CHECKING:
     from genomes.neat_genome import NeatGenome
-
-
-def successors_of(source: Iterable[int], target: Iterable[int]) -> dict[int, list[int]]:
-    """Adjacency lists of the edges (source, target), for repeated `creates_cycle` checks."""
-    successors: dict[int, list[int]] = defaultdict(list)
-    for s, t in zip(source, target):
-        successors[s].append(t)
-    return successors
-
-
-def creates_cycle(new_source: int, new_target: int, successors: dict[int, list[int]]) -> bool:
-    """Whether adding new_source -> new_target to the edges whose adjacency lists are `successors` (from
-    `successors_of`, reusable across attempts) closes a directed cycle: a depth-first search from new_target looking
-    for new_source. Runs on every add-connection attempt, so it avoids building a networkx graph."""
-    if new_source == new_target:
-        return True
-    stack, seen = [new_target], {new_target}
-    while stack:
-        node = stack.pop()
-        for nxt in successors.get(node, ()):
-            if nxt == new_source:
-                return True
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return False
-
-
-def has_cycle(source: np.ndarray, target: np.ndarray) -> bool:
-    graph = nx.DiGraph()
-    graph.add_edges_from(zip(source.tolist(), target.tolist()))
-    return not nx.is_directed_acyclic_graph(graph)
 
 
 def genome_graph(genome: NeatGenome) -> nx.DiGraph:

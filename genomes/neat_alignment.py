@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from genomes.genes import ConnectionGenes, NodeGenes
-from genomes.graph import creates_cycle, successors_of
+from genomes.reachability import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
 

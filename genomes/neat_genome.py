@@ -232,7 +232,7 @@ class NeatGenome(SharedDocument):
         if not set(conns.target.tolist()) <= set(keys.tolist()):
             raise GenomeError("a connection ends at a node that does not exist (or at an input)")
         if self.feed_forward:
-            from genomes.graph import has_cycle
+            from genomes.reachability import has_cycle
 
             if has_cycle(conns.source, conns.target):
                 raise GenomeError("feed-forward genome contains a cycle")

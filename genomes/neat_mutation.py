@@ -9,7 +9,7 @@ import numpy as np
 
 from genomes.base import MutationContext
 from genomes.genes import ConnectionGenes, GeneTable, NodeGenes
-from genomes.graph import creates_cycle, successors_of
+from genomes.reachability import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
 

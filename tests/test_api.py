@@ -123,12 +123,12 @@ class Parity(evolve.Task):
 '''
 
 
-def test_a_plugin_module_runs_on_the_default_executor_from_the_cli(tmp_path):
+def test_a_plugin_module_runs_on_ray_workers_from_the_cli(tmp_path):
     (tmp_path / "parity_plugin.py").write_text(PLUGIN)
     evolve_cli = Path(sys.executable).parent / "evolve"
     done = subprocess.run(
         [str(evolve_cli), "run", str(XOR), "--set", "env.id=parity_plugin:Parity", "--set", "env.margin=0.4",
-         "--generations", "3", "--out", "run"],
+         "--set", "run.executor=ray", "--generations", "3", "--out", "run"],
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""},
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -235,6 +235,20 @@ def test_cheap_commands_import_nothing_heavy(tmp_path, argv):
             "print(sorted(m for m in %r if m in sys.modules))" % (argv, HEAVY))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("config", ["xor.toml", "dpv.toml"])
+def test_the_default_command_on_a_small_job_imports_no_torch_scipy_networkx_or_ray(tmp_path, config):
+    """The default executor (auto) evaluates a small job in the process: no Ray, no torch, and the numpy-only
+    population network needs neither scipy nor networkx."""
+    heavy = (*HEAVY, "scipy", "networkx")
+    argv = ["run", str(REPO / "configs" / config), "--generations", "3", "--out", str(tmp_path / "run")]
+    code = ("import sys\nfrom evolve.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in %r if m in sys.modules))" % (argv, heavy))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["executor"] == "auto" and summary["executor_chunks"]["ray_started"] is False
 
 
 LAYERS = {"genomes": ("envs", "evolve", "search"), "envs": ("evolve", "search"), "evolve": ("search",)}

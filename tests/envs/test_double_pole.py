@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs.double_pole_env import DoublePoleEnv
 from envs.double_pole import (
     GRAVITY,
     LENGTH_1,
@@ -20,7 +21,6 @@ from envs.double_pole import (
     MASS_POLE_2,
     OBS_SCALE,
     START_STATE,
-    DoublePoleEnv,
     advance,
     advance_batch,
     failed,

@@ -21,7 +21,7 @@ from genomes.cnn_cell import NORMAL_INPUTS, REDUCTION_INPUTS, CnnCellConfig, Cnn
 from genomes.cnn_module import MIN_REDUCE_SIZE, count_parameters, plan_cells
 from genomes.cnn_mutation import add_edge
 from genomes.cnn_ops import OPS, make_op
-from genomes.graph import has_cycle
+from genomes.reachability import has_cycle
 from genomes.innovation import InnovationTracker
 from tests.train_helpers import fit_losses
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genomes.base import MutationContext
-from genomes.graph import has_cycle
+from genomes.reachability import has_cycle
 from genomes.innovation import InnovationTracker
 from genomes import neat_alignment
 from genomes.neat_alignment import PopulationIndex, crossover, crossover_many
