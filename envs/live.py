@@ -42,8 +42,21 @@ def live(task: Any, name: str, build: Callable[[], T]) -> T:
 
 
 def settings_key(task: Any) -> str:
-    """The task's type and settings (its dataclass fields) as one string."""
+    """The task's type and settings (its dataclass fields) as one string. A dataclass task's settings are frozen, so
+    its key is computed once and kept on the instance (lock-step loops ask for their resources every step)."""
+    cached = getattr(task, "__dict__", {}).get(_KEY_ATTRIBUTE)
+    if cached is not None:
+        return cached
     cls = type(task)
-    fields = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)} if dataclasses.is_dataclass(task) else {
-        "id": id(task)}
-    return f"{cls.__module__}.{cls.__qualname__}:" + json.dumps(fields, sort_keys=True, default=repr)
+    if not dataclasses.is_dataclass(task):
+        return f"{cls.__module__}.{cls.__qualname__}:" + json.dumps({"id": id(task)})
+    fields = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
+    key = f"{cls.__module__}.{cls.__qualname__}:" + json.dumps(fields, sort_keys=True, default=repr)
+    try:
+        object.__setattr__(task, _KEY_ATTRIBUTE, key)  # frozen dataclasses too; not a field, so not compared
+    except (AttributeError, TypeError):  # slotted classes keep no extra attributes
+        pass
+    return key
+
+
+_KEY_ATTRIBUTE = "_evolve_settings_key"

@@ -56,6 +56,8 @@ class TuneSection:
     study: str = param("", doc="study name (--study; empty: the config file's name)")
     storage: str = param("", doc="SQLAlchemy URL (--storage; empty: SQLite study.db in the output directory)")
     max_failures: int = param(3, ge=1, doc="times a trial's worker may die before the study stops")
+    heartbeat_seconds: int = param(10, ge=1, le=3600, doc="how often a driver marks its running trials alive; "
+                                   "a trial unmarked for three intervals belongs to a dead driver and runs again")
 
 
 @dataclass

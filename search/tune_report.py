@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from genomes.atomic_io import write_json_atomic
+from genomes.atomic_io import write_json_atomic, write_path_atomic
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,19 @@ def write_trials_csv(trials: list[Any], path: Path) -> None:
     attrs = sorted({name for t in trials for name in t.user_attrs})
     width = max((len(t.values) for t in trials if t.values), default=1)
     values = ["value"] if width == 1 else [f"value_{i}" for i in range(width)]
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["number", "state", *values, "duration_s", *params, *(f"attr_{a}" for a in attrs)])
-        for t in trials:
-            duration = t.duration.total_seconds() if t.duration else ""
-            row_values = list(t.values) if t.values else [""] * width
-            writer.writerow([t.number, t.state.name, *row_values, duration, *(t.params.get(p, "") for p in params),
-                             *(json.dumps(t.user_attrs[a]) if a in t.user_attrs else "" for a in attrs)])
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:  # a temporary file of its own: drivers sharing an output folder never collide
+        with tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["number", "state", *values, "duration_s", *params, *(f"attr_{a}" for a in attrs)])
+            for t in trials:
+                duration = t.duration.total_seconds() if t.duration else ""
+                row_values = list(t.values) if t.values else [""] * width
+                writer.writerow([t.number, t.state.name, *row_values, duration,
+                                 *(t.params.get(p, "") for p in params),
+                                 *(json.dumps(t.user_attrs[a]) if a in t.user_attrs else "" for a in attrs)])
+
+    write_path_atomic(path, write)
 
 
 def write_plots(study: Any, config: Any, out_dir: Path, complete: int) -> None:
@@ -76,7 +79,7 @@ def write_plots(study: Any, config: Any, out_dir: Path, complete: int) -> None:
                 log.warning("no %s: %s", name, exc)
                 continue
         figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-        figure.savefig(out_dir / name, dpi=120, bbox_inches="tight")
+        write_path_atomic(out_dir / name, lambda tmp: figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
         plt.close(figure)
 
 

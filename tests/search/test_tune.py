@@ -5,7 +5,6 @@ enqueued again, bad input is a one-line error with exit status 2."""
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import time
 import uuid
@@ -15,19 +14,9 @@ import optuna
 import pytest
 
 from evolve.cli import main
-from search.tune import _tell, done_count, open_study, tune
+from search.tune import _tell, open_study, tune
 from search.tune_config import distributions, load_tune_config
 from tests.run_helpers import REPO
-
-STORAGES = ["sqlite"] + (["postgres"] if os.environ.get("EVOLVE_TEST_POSTGRES_URL") else [])
-
-
-@pytest.fixture(params=STORAGES)
-def storage(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'study.db'}"
-    return os.environ["EVOLVE_TEST_POSTGRES_URL"]
-
 
 def write_config(tmp_path: Path, body: str, name: str = "study") -> Path:
     path = tmp_path / f"{name}.toml"
@@ -57,6 +46,13 @@ def unique() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
 
 
+def finished(study) -> int:
+    return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.get_trials(deepcopy=False))
+
+
+FAST_HEARTBEAT = XOR_TUNE.replace('pruner = "median"', 'pruner = "median"\n    heartbeat_seconds = 1')
+
+
 def test_neat_study_adds_exactly_the_requested_trials_and_continues(tmp_path, storage):
     config = load_tune_config(write_config(tmp_path, XOR_TUNE))
     name, out = unique(), tmp_path / "out"
@@ -74,17 +70,33 @@ def test_neat_study_adds_exactly_the_requested_trials_and_continues(tmp_path, st
     assert all(len(t.intermediate_values) == t.user_attrs["runs"] for t in complete)
 
 
-def test_trials_left_running_by_a_crash_are_failed_and_run_again(tmp_path, storage):
-    config = load_tune_config(write_config(tmp_path, XOR_TUNE))
+def test_a_trial_whose_driver_died_is_failed_and_run_again(tmp_path, storage):
+    config = load_tune_config(write_config(tmp_path, FAST_HEARTBEAT))
     name = unique()
     study = open_study(config, storage, name)
-    orphan = study.ask(distributions(config.space))  # asked, never told: the driver died here
+    orphan = study.ask(distributions(config.space))
+    study._storage.record_heartbeat(orphan._trial_id)  # its driver marked it alive once, then died
+    time.sleep(5.0)  # three heartbeat intervals without a beat, and the storage clock's one-second steps
     summary = tune(config, tmp_path / "out", trials=1, storage=storage, study_name=name)
-    assert summary["states"]["FAIL"] == 1 and done_count(optuna.load_study(study_name=name, storage=storage)) == 1
+    assert summary["states"]["FAIL"] == 1 and finished(optuna.load_study(study_name=name, storage=storage)) == 1
     trials = optuna.load_study(study_name=name, storage=storage).trials
     assert trials[orphan.number].state.name == "FAIL"
     retry = [t for t in trials if t.user_attrs.get("retry_of") == orphan.number]
     assert len(retry) == 1 and retry[0].params == orphan.params and retry[0].state.name in ("COMPLETE", "PRUNED")
+
+
+def test_repeated_calls_on_one_study_sample_new_points(tmp_path, storage):
+    config = load_tune_config(write_config(tmp_path, XOR_TUNE.replace('sampler = "tpe"', 'sampler = "random"')))
+    name = unique()
+    for _ in range(2):
+        tune(config, tmp_path / "out", trials=2, storage=storage, study_name=name)
+    points = [tuple(sorted(t.params.items())) for t in optuna.load_study(study_name=name, storage=storage).trials]
+    assert len(points) == 4 and len(set(points)) == 4
+    again = unique()  # the same history gives the same points: the seeds come from tune.seed and the trial count
+    for _ in range(2):
+        tune(config, tmp_path / "again", trials=2, storage=storage, study_name=again)
+    assert [tuple(sorted(t.params.items())) for t in optuna.load_study(study_name=again, storage=storage).trials] \
+        == points
 
 
 def test_a_trial_whose_worker_dies_is_failed_and_enqueued_again(tmp_path, storage):
