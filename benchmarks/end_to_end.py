@@ -10,8 +10,9 @@ Per task and seed, two processes run one after the other, their order alternatin
 Both stop at the first solving generation or at the TOML's generation cap. Reported per task: medians over seeds of
 the whole-process wall time, the in-run wall time (each engine's own loop, imports excluded) and the whole-process
 CPU time (the child's user + system, its own child processes included where they were waited for); the paired
-ratios neat-python / ours per seed and their median (> 1: ours is faster). With --json the last line is one JSON
-object.
+ratios neat-python / ours per seed and their median (> 1: ours is faster). Also the start-up of the cheapest
+commands, `evolve --help` and `python -c "import evolve"`, whole process, median of 5. With --json the last line is
+one JSON object.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ def neat_python(task: str, seed: int, ini: Path, cap: int) -> dict:
             "evaluations": result["evaluations"]}
 
 
+def startup(repeats: int = 5) -> dict:
+    """Median whole-process seconds of `evolve --help` and of `python -c "import evolve"`."""
+    evolve = shutil.which("evolve") or str(Path(sys.executable).with_name("evolve"))
+    commands = {"evolve_help": [evolve, "--help"], "import_evolve": [sys.executable, "-c", "import evolve"]}
+    return {name: statistics.median(timed(command, ROOT)[0] for _ in range(repeats))
+            for name, command in commands.items()}
+
+
 def summarize(a: list[dict], b: list[dict]) -> dict:
     """Medians of each engine's figures and of the paired ratios b / a."""
     report: dict = {}
@@ -94,7 +103,7 @@ def main() -> None:
         parser.error(f"unknown task {unknown[0]!r} (known: {', '.join(TASKS)})")
     import tomllib
 
-    report: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count()}
+    report: dict = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "startup_seconds": startup()}
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for task in tasks:
@@ -113,6 +122,8 @@ def main() -> None:
                       f"neat-python {b[-1]['wall']:.2f} s (in run {b[-1]['in_run']:.2f} s)", file=sys.stderr)
             report[task] = summarize(a, b)
             report[task]["generation_cap"] = cap
+    print(f"start-up (median of 5): evolve --help {report['startup_seconds']['evolve_help']:.2f} s, "
+          f"import evolve {report['startup_seconds']['import_evolve']:.2f} s")
     for task in tasks:
         r = report[task]
         print(f"{task}: whole process {r['ours']['median_wall_seconds']:.2f} s against "

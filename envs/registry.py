@@ -15,9 +15,10 @@ Modules are imported only when their id is used.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
-from importlib.metadata import entry_points
+import sys
 from typing import Any
 
 from envs.task import Task
@@ -55,9 +56,18 @@ def task_class(env_id: str) -> Any:
         if found is not None:
             return found
         return _gym_task(env_id)
-    for point in entry_points(group=ENTRY_POINT_GROUP, name=env_id):
+    if (point := _published_tasks(tuple(sys.path)).get(env_id)) is not None:
         return _checked(point.load(), env_id)
     return _gym_task(env_id)
+
+
+@functools.lru_cache(maxsize=4)
+def _published_tasks(path: tuple[str, ...]) -> dict[str, Any]:
+    """The `evolve.tasks` entry points of the distributions on `path`, by name: scanned once per import path (a run
+    resolves its id several times)."""
+    from importlib.metadata import entry_points
+
+    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def make(env_id: str, **kwargs: Any) -> Task:
@@ -107,7 +117,7 @@ def _checked(found: Any, env_id: str) -> Any:
 def _gym_task(env_id: str) -> type:
     import gymnasium
 
-    import envs.double_pole_env  # noqa: F401 - registers our own Gymnasium ids (DoublePole-v0, ...)
+    importlib.import_module("envs.double_pole_env")  # registers our own Gymnasium ids (DoublePole-v0, ...)
 
     if env_id.rpartition(":")[2] in gymnasium.registry:  # gymnasium.make imports the module of a "module:Id" id
         from envs.gym_task import GymTask

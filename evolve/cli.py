@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from importlib.metadata import entry_points
 from typing import Any, NoReturn
 
 EXIT_USAGE = 2
@@ -25,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """The parser of every command; `plugins` adds the commands of the `evolve.commands` entry points (the layers
+    above: `evolve tune`), which a built-in command does not need to scan for."""
     parser = _Parser(prog="evolve", description="Neuroevolution and AutoML engine.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -63,31 +64,49 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
     replay.add_argument("-o", "--output", type=Path, required=True, help=".mp4 or .gif")
 
-    for point in entry_points(group=COMMAND_GROUP):  # commands of the layers above (`evolve tune`: search/)
-        name, command = point.load()(sub)
-        COMMANDS[name] = command
+    if plugins:
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=COMMAND_GROUP):  # commands of the layers above (`evolve tune`: search/)
+            name, command = point.load()(sub)
+            COMMANDS[name] = command
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from envs.task import TaskSetupError
-    from evolve.checkpoint import CheckpointError
-    from evolve.config import ConfigError
-    from genomes.base import GenomeError
+# Errors that are the user's input, not a bug: (module, class). Looked up only once one is raised, so that a
+# command never imports a module (numpy, through these) just to be able to catch its errors.
+INPUT_ERRORS = (("envs.task", "TaskSetupError"), ("evolve.checkpoint", "CheckpointError"),
+                ("evolve.config", "ConfigError"), ("genomes.base", "GenomeError"))
 
+
+def _is_input_error(exc: BaseException) -> bool:
+    if isinstance(exc, UsageError):
+        return True
+    for module, name in INPUT_ERRORS:  # a module not imported yet cannot have raised its error
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:  # "module:Name" env ids import from the working directory, as `python -m` does
         sys.path.insert(0, os.getcwd())
     args: argparse.Namespace | None = None
     try:
-        args = build_parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else argv
+        command = next((a for a in given if not a.startswith("-")), None)
+        args = build_parser(plugins=command not in COMMANDS).parse_args(argv)
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
         )
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, GenomeError, TaskSetupError, CheckpointError) as exc:
-        return _fail(str(exc))
     except FileNotFoundError as exc:
         return _fail(f"file not found: {exc.filename or exc}")
+    except Exception as exc:
+        if _is_input_error(exc):
+            return _fail(str(exc))
+        raise
     except KeyboardInterrupt:
         print(f"evolve: interrupted{_how_to_continue(args)}", file=sys.stderr)
         return 130
