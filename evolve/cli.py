@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         given = sys.argv[1:] if argv is None else argv
         command = next((a for a in given if not a.startswith("-")), None)
-        args = build_parser(plugins=command not in COMMANDS).parse_args(argv)
+        args = build_parser(plugins=command not in BUILT_IN).parse_args(argv)
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
         )
@@ -213,6 +213,7 @@ COMMANDS = {
     "export": _cmd_export,
     "replay": _cmd_replay,
 }
+BUILT_IN = frozenset(COMMANDS)  # plugin commands join COMMANDS when the parser scans for them
 
 if __name__ == "__main__":
     sys.exit(main())

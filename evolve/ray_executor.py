@@ -87,15 +87,18 @@ class RayExecutor:
         max_attempts: int = 4,
     ) -> None:
         self._owns_ray = ensure_ray(address, workers, num_cpus)
+        try:
+            check_fits_a_node(num_cpus, num_gpus)
+        except Exception:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
         available = ray.cluster_resources()
         if workers < 0:  # one evaluator per CPU of the whole cluster
             workers = max(1, int(available.get("CPU", 1) // max(num_cpus, 1e-9)))
         if workers * num_cpus > available.get("CPU", 0.0) + 1e-9:
             log.warning("%d evaluators of %s CPUs exceed the cluster's %s CPUs: only some will start",
                         workers, num_cpus, available.get("CPU", 0.0))
-        if num_gpus > available.get("GPU", 0.0) + 1e-9:
-            log.warning("ray.num_gpus = %s but the cluster has %s GPUs: evaluators will wait for them",
-                        num_gpus, available.get("GPU", 0.0))
         self.workers = workers
         self.max_attempts = max_attempts
         self.failures: list[dict[str, Any]] = []  # one entry per lost chunk: node, error
@@ -240,6 +243,20 @@ class RayExecutor:
             ray.shutdown()
 
 
+def check_fits_a_node(num_cpus: float, num_gpus: float) -> None:
+    """An evaluator asking for more CPUs or GPUs than any node of the cluster has would wait forever: a ConfigError
+    instead, naming the largest node. (An autoscaling cluster that adds bigger nodes later is not foreseen.)"""
+    from evolve.config import ConfigError
+
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    for key, asked, name in (("CPU", num_cpus, "ray.num_cpus"), ("GPU", num_gpus, "ray.num_gpus")):
+        largest = max((resources.get(key, 0.0) for resources in nodes), default=0.0)
+        if asked > largest + 1e-9:
+            where = "this machine's Ray" if len(nodes) == 1 else f"the largest of the cluster's {len(nodes)} nodes"
+            raise ConfigError(f"{name} = {asked:g} per evaluator, but {where} has {largest:g} {key}s: no evaluator "
+                              "could ever start")
+
+
 def ensure_ray(address: str, workers: int, num_cpus: float) -> bool:
     """Connect to Ray unless already connected; returns whether this call started the connection (and so should
     shut it down). Joins the cluster at `address`, or starts an embedded one sized for the requested actors."""
@@ -269,7 +286,8 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
     runtime_env = {"env_vars": {"PYTHONPATH": driver_path()}}
     with _quiet_token_notice():
         try:
-            ray.init(num_cpus=cpus, runtime_env=runtime_env, **options)
+            with _loopback_only():
+                ray.init(num_cpus=cpus, runtime_env=runtime_env, _node_ip_address=LOOPBACK, **options)
         except ValueError as exc:
             if "existing cluster" not in str(exc):
                 raise
@@ -277,6 +295,24 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
             log.info("joining the Ray cluster already running on this machine")
             ray.init(runtime_env=runtime_env, **options)
     keep_token_private()
+
+
+LOOPBACK = "127.0.0.1"
+
+
+@contextmanager
+def _loopback_only() -> Iterator[None]:
+    """An embedded Ray serves this machine alone: its GCS, raylet and workers listen on loopback only. Ray turns a
+    loopback node address into the machine's outward address unless clusters are off for the platform (its switch
+    for macOS and Windows, read when the node starts); it is off while the embedded node starts."""
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def keep_token_private(path: Path = Path.home() / ".ray" / "auth_token") -> None:

@@ -48,6 +48,25 @@ def test_an_embedded_ray_run_prints_nothing_but_its_result(tmp_path):
     assert token.stat().st_mode & 0o777 == 0o600, "the cluster token is readable by its owner alone"
 
 
+LISTENING = """
+import json, os, psutil
+from evolve.ray_executor import RayExecutor
+
+executor = RayExecutor(2)
+assert executor.map(lambda payload, seed: payload, [1, 2], [0, 0]) == [1, 2]
+ours = {os.getpid(), *(child.pid for child in psutil.Process().children(recursive=True))}
+print(json.dumps(sorted({c.laddr.ip for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.pid in ours})))
+executor.close()
+"""
+
+
+def test_an_embedded_ray_listens_on_loopback_only(tmp_path):
+    done = subprocess.run([sys.executable, "-c", LISTENING], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    addresses = json.loads(done.stdout.strip().splitlines()[-1])
+    assert addresses and all(a in ("127.0.0.1", "::ffff:127.0.0.1") for a in addresses), addresses
+
+
 def test_the_default_command_joins_a_ray_cluster_started_on_this_machine(tmp_path):
     env = {**os.environ, "RAY_AUTH_MODE": "token"}
     started = subprocess.run([str(BIN / "ray"), "start", "--head", "--num-cpus", "3", "--include-dashboard=false",
