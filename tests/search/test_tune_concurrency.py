@@ -64,7 +64,12 @@ def test_a_killed_driver_loses_only_its_own_trial(tmp_path, storage):
         _wait_running(storage, name, 2)
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
-        time.sleep(5.0)  # three heartbeat intervals and a second: the killed driver's trial is stale, the live one not
+        study = optuna.load_study(study_name=name, storage=optuna.storages.RDBStorage(
+            storage, heartbeat_interval=1, grace_period=3))
+        deadline = time.monotonic() + 60  # three heartbeat intervals, however slow this machine is today
+        while study.trials[1]._trial_id not in study._storage._get_stale_trial_ids(study._study_id):
+            assert time.monotonic() < deadline, "the killed driver's trial never went stale"
+            time.sleep(0.5)
         summary = tune(load_tune_config(write_config(tmp_path, FAST_HEARTBEAT)), tmp_path / "third", trials=1,
                        storage=storage, study_name=name)
         trials = optuna.load_study(study_name=name, storage=storage).trials
