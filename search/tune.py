@@ -30,7 +30,6 @@ from evolve.config import ConfigError
 from search.tune_config import TuneConfig, distributions
 
 log = logging.getLogger(__name__)
-DONE = ("COMPLETE", "PRUNED")
 
 
 class TrialWorkerLostError(RuntimeError):
