@@ -76,6 +76,12 @@ def run(
     return _execute(resolved, strategy, strategy.init(resolved.run.seed), RunProgress(), run_dir, callbacks, executor)
 
 
+# Keys `resume` may change: where and how the run is carried out, and when it stops; none of them changes a
+# trajectory (evaluation seeds never depend on the executor), so a resumed run stays exactly the uninterrupted one.
+RESUMABLE_KEYS = frozenset({"run.generations", "run.stop_on_solve", "run.workers", "run.executor", "run.address",
+                            "run.keep_checkpoints", "run.progress", "env.rom"})
+
+
 def resume(
     run_dir: str | Path,
     *,
@@ -83,16 +89,22 @@ def resume(
     generations: int | None = None,
     workers: int | None = None,
     address: str | None = None,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
     callbacks: Sequence[Callback] = (),
     executor: Executor | None = None,
 ) -> RunResult:
     """Continue the run in `run_dir` from its newest checkpoint (to `generations` in total, if given); the result is
-    exactly the uninterrupted run's. A run of a Task object needs that `task` again."""
+    exactly the uninterrupted run's. A run of a Task object needs that `task` again. `overrides` may change only
+    how the run is carried out (`RESUMABLE_KEYS` and `ray.*`), never what it evolves."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.toml"
     if not config_path.is_file():
         raise ConfigError(f"{run_dir} is not a run directory (no config.toml)")
-    resolved = _resolve(read_toml(config_path), task, None, None, generations, workers, address)
+    for key in _override_keys(overrides):
+        if key not in RESUMABLE_KEYS and not key.startswith("ray."):
+            raise ConfigError(f"resume cannot change {key}: it would change the evolution itself (resume may set "
+                              f"{', '.join(sorted(RESUMABLE_KEYS))} and ray.*); start a new run with `evolve run`")
+    resolved = _resolve(read_toml(config_path), task, overrides, None, generations, workers, address)
     strategy = build_strategy(resolved)
     point = read_resume_point(strategy, run_dir)  # a damaged checkpoint fails before any worker starts
     state, progress = point or (strategy.init(resolved.run.seed), RunProgress())
@@ -184,6 +196,12 @@ def _resolve(raw: dict[str, Any], task: Any, overrides: Mapping[str, Any] | Sequ
     if task is not None and "env" in raw:
         raw = {k: v for k, v in raw.items() if k != "env"}
     return parse_config(raw, task)
+
+
+def _override_keys(overrides: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
+    if isinstance(overrides, Mapping):
+        return [str(key).strip() for key in overrides]
+    return [str(item).partition("=")[0].strip() for item in overrides or ()]
 
 
 def _set(raw: dict[str, Any], key: str, value: Any) -> None:

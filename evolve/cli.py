@@ -46,6 +46,9 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     resume.add_argument("--generations", type=int, help="continue to this many generations in total")
     resume.add_argument("--workers", type=int)
     resume.add_argument("--address")
+    resume.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="change how the run is carried out: run.generations, run.workers, run.executor, "
+                        "run.stop_on_solve, ray.* and the like (never what it evolves)")
 
     inspect = sub.add_parser("inspect", help="summarize and render a genome or a run's best genome")
     inspect.add_argument("path", type=Path)
@@ -157,10 +160,11 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from evolve.process_tuning import FreezeHeap
 
     result = resume(args.run_dir, generations=args.generations, workers=args.workers, address=args.address,
-                    callbacks=[FreezeHeap()])
+                    overrides=args.overrides, callbacks=[FreezeHeap()])
     if result.new_generations == 0:
         summary = result.summary
-        reason = (f"it was solved at generation {summary['solved_generation']} (run.stop_on_solve)" if summary["solved"]
+        reason = ((f"it was solved at generation {summary['solved_generation']}; go on with "
+                   f"--set run.stop_on_solve=false --generations N") if summary["solved"]
                   else f"it already has {summary['generations']} generations; pass --generations N to go further")
         print(f"nothing to continue: {reason}")
     _print_summary(args.run_dir, result.summary)

@@ -147,8 +147,7 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
     """Compatibility distance c1*E/N + c2*D/N + c3*W over connection genes (Stanley & Miikkulainen 2002, eq. 1).
 
     E counts excess genes (innovations beyond the other genome's newest), D disjoint genes, W is the mean absolute
-    weight difference of matching genes, N the larger genome's gene count, taken as 1 below
-    `compatibility_normalize_min` genes as in the paper.
+    weight difference of matching genes and N from the larger gene count (see `normaliser`).
     """
     ia, ib = a.connections.innovation, b.connections.innovation
     _, ma, mb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
@@ -162,13 +161,24 @@ def distance(a: NeatGenome, b: NeatGenome, config: NeatGenomeConfig) -> float:
     return float(_compatibility(excess, disjoint, weight, len(ia), len(ib), config))
 
 
+def normaliser(genes: ArrayLike, small: int) -> np.ndarray:
+    """N of the distance for a larger genome of `genes` genes: 1 up to `small` - 1 genes as in the paper, then
+    growing by one per gene (`genes - small + 1`).
+
+    The paper's own rule, N = the gene count from `small` genes on, is discontinuous: one gene more multiplies N by
+    `small` (1 to 20), so a representative that reaches `small` genes is suddenly close to every genome, and since
+    genomes try the oldest species first, the whole population joins it (CartPole seed 2 went from 41 species to 1
+    in one generation). This rule is continuous and approaches the gene count for large genomes.
+    """
+    return np.maximum(np.asarray(genes) - small + 1, 1)
+
+
 def _compatibility(
     excess: ArrayLike, disjoint: ArrayLike, mean_weight: ArrayLike, size_a: ArrayLike, size_b: ArrayLike,
     config: NeatGenomeConfig,
 ) -> np.ndarray:
-    """c1·E/N + c2·D/N + c3·W̄ elementwise, N the larger gene count (1 below `compatibility_normalize_min`)."""
-    n = np.maximum(size_a, size_b)
-    n = np.where(n < config.compatibility_normalize_min, 1, np.maximum(n, 1))
+    """c1·E/N + c2·D/N + c3·W̄ elementwise, N from the larger gene count by `normaliser`."""
+    n = normaliser(np.maximum(size_a, size_b), config.compatibility_normalize_min)
     return (
         config.compatibility_excess * excess / n
         + config.compatibility_disjoint * disjoint / n

@@ -66,4 +66,6 @@ class NeatGenomeConfig:
     compatibility_excess: float = param(1.0, ge=0.0, doc="c1")
     compatibility_disjoint: float = param(1.0, ge=0.0, doc="c2")
     compatibility_weight: float = param(0.4, ge=0.0, doc="c3")
-    compatibility_normalize_min: int = param(20, ge=1, doc="N = 1 when both genomes have fewer genes than this")
+    compatibility_normalize_min: int = param(
+        20, ge=1, doc="N = 1 while both genomes have fewer genes than this, then one more per gene"
+    )

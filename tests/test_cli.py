@@ -77,7 +77,22 @@ def test_run_refuses_to_overwrite_and_resume_continues(xor_run):
     again = evolve("resume", str(xor_run))  # solved runs stop; resuming reports the same result
     assert again.returncode == 0, again.stderr
     assert f"nothing to continue: it was solved at generation {summary['solved_generation']}" in again.stdout
+    assert "--set run.stop_on_solve=false" in again.stdout
     assert json.loads((xor_run / "summary.json").read_text())["generations"] == summary["generations"]
+
+
+def test_resume_set_changes_how_a_run_goes_on_but_never_what_it_evolves(xor_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(xor_run, run)
+    solved_at = json.loads((run / "summary.json").read_text())["generations"]
+    assert_usage_error(evolve("resume", str(run), "--set", "neat.conn_add_prob=0.9"), "resume cannot change "
+                       "neat.conn_add_prob")
+    assert_usage_error(evolve("resume", str(run), "--set", "ray.num_cpus=-1"), "ray.num_cpus must be > 0.0")
+    more = evolve("resume", str(run), "--generations", str(solved_at + 2), "--set", "run.stop_on_solve=false",
+                  "--set", "run.progress=false")
+    assert more.returncode == 0, more.stderr
+    assert json.loads((run / "summary.json").read_text())["generations"] == solved_at + 2
+    assert "stop_on_solve = false" in (run / "config.toml").read_text()
 
 
 def test_resume_from_a_damaged_checkpoint_is_a_clear_error(xor_run, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import evolve
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
 from evolve.neat_strategy import NeatStrategy
 from evolve.strategy import Evaluations
@@ -16,6 +17,7 @@ from genomes.families import NeatFamily
 from genomes.innovation import InnovationTracker
 from genomes.neat_genome import NeatGenome
 from tests.neat_helpers import busy_config, grow
+from tests.run_helpers import REPO
 
 
 def _species(key, members, fitness=0.0, last_improved=0):
@@ -160,3 +162,13 @@ def test_genomes_join_the_first_compatible_species_so_a_high_threshold_merges():
     assert len(species) == 2
     merged, _ = speciate(species, {2: base, 3: far}, 1e9, NeatFamily(config), 1, key, np.random.default_rng(1))
     assert [(s.key, s.members) for s in merged] == [(0, [2, 3])]
+
+
+def test_a_representative_that_reaches_the_normalisation_size_does_not_swallow_the_population():
+    """CartPole seed 2 went from 41 species to 1 in one generation, and back to 1 every other generation, when N
+    jumped from 1 to 20 at a representative's 20th gene; with a continuous N the species persist."""
+    result = evolve.run(REPO / "configs" / "cartpole.toml", seed=2, generations=14, workers=0,
+                        overrides={"run.stop_on_solve": False, "run.progress": False})
+    counts = [m["n_species"] for m in result.metrics]
+    assert max(counts[:9]) >= 20  # the population had split into many species, as before the change
+    assert min(counts[9:]) >= 10, counts

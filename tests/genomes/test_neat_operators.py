@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genomes.base import GenomeError, MutationContext
 from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.innovation import InnovationTracker
-from genomes.neat_alignment import crossover, distance
+from genomes.neat_alignment import crossover, distance, normaliser
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
 from genomes.neat_mutation import add_connection, add_node, delete_node, prune_dangling
@@ -192,6 +194,14 @@ def test_distance_counts_excess_disjoint_and_weights():
     b = NeatGenome(2, 1, True, nodes, ConnectionGenes.build([1, 3], [-1, -2], [0, 0], [1.0, 0.0], [True] * 2))
     # matching {1} (weight diff 1), disjoint {2, 3}, excess {5}; N = 3
     assert distance(a, b, config) == pytest.approx(1.0 * 1 / 3 + 2.0 * 2 / 3 + 0.5 * 1.0)
+
+
+@given(st.integers(0, 10_000), st.integers(1, 100))
+def test_the_distance_normaliser_is_one_for_small_genomes_and_grows_one_per_gene(genes, small):
+    n = int(normaliser(genes, small))
+    assert n == (1 if genes < small else genes - small + 1)
+    # Continuous: one gene more never multiplies N by more than 2 (the paper's N jumps from 1 to `small`).
+    assert int(normaliser(genes + 1, small)) - n in (0, 1)
 
 
 @pytest.mark.parametrize(
