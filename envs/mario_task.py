@@ -169,14 +169,16 @@ class MarioTask(Task):
                     paths.replayed += 1
                 node, ram = child, child.ram
             frames += self.frame_skip
-            flag = mario_ram.on_flagpole(ram) or mario_ram.world_stage(ram) != start_stage
-            if flag or mario_ram.is_dying(ram):
-                return Episode(max_x, start_x, flag, not flag, mario_ram.time_left(ram), frames)
-            x = mario_ram.mario_x(ram)
+            new_stage = mario_ram.world_stage(ram) != start_stage
+            # Counted before the episode can end, so the flag step's x (the pole's) counts; not a new level's x.
+            x = -1 if new_stage else mario_ram.mario_x(ram)
             if x > max_x:
                 max_x, since_progress = x, 0
             else:
                 since_progress += self.frame_skip
+            flag = new_stage or mario_ram.on_flagpole(ram)
+            if flag or mario_ram.is_dying(ram):
+                return Episode(max_x, start_x, flag, not flag, mario_ram.time_left(ram), frames)
             if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
                 return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from envs import mario_ram
 from envs.mario import MarioEmulator, parse_action
 from envs.mario_ram import ENEMY, MARIO, SOLID, TileWindow
-from envs.mario_task import MarioTask
+from envs.mario_task import FLAG_X, MarioTask
 from evolve.config import ConfigError
 from evolve.executor import SerialExecutor
 from tests.run_helpers import start_run
@@ -33,6 +34,25 @@ class Press:
         out = np.zeros(self.outputs)
         out[self.k] = 1.0
         return out
+
+
+class Replay:
+    """A stand-in network that picks the recorded action of each decision step in turn."""
+
+    def __init__(self, steps: list[int], outputs: int) -> None:
+        self.steps, self.outputs, self.calls = steps, outputs, 0
+
+    def reset(self) -> None:
+        self.calls = 0
+
+    def activate(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.outputs)
+        out[self.steps[self.calls]] = 1.0
+        self.calls += 1
+        return out
+
+
+FLAG_RUN = Path(__file__).parent / "data" / "mario_1-1_flag.json"
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +78,21 @@ def test_holding_right_advances_x_until_the_first_goomba_kills_mario(task):
     episode = task.play(Press(0, 3))
     assert episode.died and not episode.flag
     assert 250 < episode.max_x < 400 and episode.frames < 400
+    assert episode.max_x == max(start, *xs), "the dying step's x counts too"
+
+
+@pytest.mark.parametrize("cache_steps", [0, 40000])
+def test_a_recorded_run_to_the_flag_reports_the_flagpole_x(cache_steps):
+    recorded = json.loads(FLAG_RUN.read_text())
+    steps = [int(c) for c in recorded["steps"]]
+    flag_task = MarioTask(state=recorded["state"], actions=recorded["actions"], frame_skip=recorded["frame_skip"],
+                          cache_steps=cache_steps)
+    replay = Replay(steps, len(recorded["actions"]))
+    episode = flag_task.play(replay)
+    assert episode.flag and not episode.died
+    assert replay.calls == len(steps), "the episode ends on the recorded run's last step"
+    assert episode.max_x == FLAG_X, "the flag step's x (the pole's) is counted"
+    assert flag_task.fitness(episode) == FLAG_X + flag_task.flag_bonus + episode.time_left
 
 
 def test_standing_still_ends_on_the_stall_limit(task):

