@@ -56,10 +56,10 @@ class AtariTask(Task):
     run_metrics: ClassVar[dict[str, str]] = {"max_score": "max", "frames": "sum"}
     game: str = param("pong", doc="an ale-py ROM id (snake_case: pong, freeway, boxing, ms_pacman, ...)")
     obs: str = param("ram", choices=("ram", "pixels"))
-    frame_skip: int = param(4, ge=1, doc="frames each action is held (one network decision per step)")
+    frame_skip: int = param(4, ge=1, le=1_000, doc="frames each action is held (one network decision per step)")
     sticky: float = param(0.25, ge=0.0, le=1.0, doc="per-frame probability that the previous action repeats")
-    max_frames: int = param(18000, ge=1, doc="frame cap per episode (18,000 frames = 5 minutes of play)")
-    episodes: int = param(1, ge=1)
+    max_frames: int = param(18000, ge=1, le=10_000_000, doc="frame cap per episode (18,000 frames = 5 minutes of play)")
+    episodes: int = param(1, ge=1, le=1_000)
     pixel_height: int = param(21, ge=1, le=210, doc="pixels obs: rows after block averaging (must divide 210)")
     pixel_width: int = param(16, ge=1, le=160, doc="pixels obs: columns after block averaging (must divide 160)")
 

@@ -150,7 +150,7 @@ class DoublePoleVelocityTask(Task):
     """Markov double pole: fitness is the number of steps balanced from the standard start."""
 
     env_id: ClassVar[str] = "dpv"
-    max_steps: int = param(100_000, ge=1, doc="steps to balance (the paper: 100,000, ~30 simulated minutes)")
+    max_steps: int = param(100_000, ge=1, le=100_000_000, doc="steps to balance (the paper: 100,000, ~30 simulated minutes)")
 
     num_inputs: ClassVar[int] = 6
     num_outputs: ClassVar[int] = 1
@@ -182,9 +182,9 @@ class DoublePoleNoVelocityTask(Task):
     Both tests ask for every step; the reference code let 99,999 and 999 steps pass."""
 
     env_id: ClassVar[str] = "dpnv"
-    max_steps: int = param(1000, ge=JIGGLE_WINDOW, doc="episode length of the damping fitness")
-    verify_steps: int = param(100_000, ge=1, doc="steps the champion must balance from the standard start")
-    generalization_steps: int = param(1000, ge=1, doc="steps each generalization start must balance")
+    max_steps: int = param(1000, ge=JIGGLE_WINDOW, le=100_000_000, doc="episode length of the damping fitness")
+    verify_steps: int = param(100_000, ge=1, le=100_000_000, doc="steps the champion must balance from the standard start")
+    generalization_steps: int = param(1000, ge=1, le=10_000_000, doc="steps each generalization start must balance")
     generalization_threshold: int = param(200, ge=0, le=625, doc="generalization starts to pass (of 625)")
 
     num_inputs: ClassVar[int] = 3

@@ -26,8 +26,8 @@ from genomes.population_network import PopulationNetwork, packable
 @dataclass(frozen=True)
 class GymTask(Task):
     env_id: str = param("CartPole-v1")
-    episodes: int = param(1, ge=1)
-    max_steps: int = param(0, ge=0, doc="0 keeps the environment's own time limit")
+    episodes: int = param(1, ge=1, le=10_000)
+    max_steps: int = param(0, ge=0, le=10_000_000, doc="0 keeps the environment's own time limit")
     solve_return: float = param(float("nan"), finite=False, doc="mean return that counts as solved (nan: the env's threshold)")
 
     def make_env(self) -> gymnasium.Env:

@@ -53,11 +53,11 @@ class MarioTask(Task):
     state: str = param("Level1-1", doc="a stable-retro save state of SuperMarioBros-Nes (Level1-1 ... Level8-1)")
     rom: str = param("", doc="path to a Super Mario Bros. .nes (empty: $EVOLVE_MARIO_ROM, the cache, or download)")
     actions: list[str] = param(DEFAULT_ACTIONS, doc="button combinations the network chooses among, e.g. right+A")
-    frame_skip: int = param(4, ge=1, doc="frames each chosen action is held")
-    stall_frames: int = param(120, ge=1, doc="end the episode after this many frames without a new furthest x")
-    max_frames: int = param(0, ge=0, doc="frame cap per episode (0: none; the game's timer still runs)")
-    episodes: int = param(1, ge=1)
-    noop_max: int = param(0, ge=0, doc="start each episode after 0..noop_max idle frames (0: deterministic)")
+    frame_skip: int = param(4, ge=1, le=1_000, doc="frames each chosen action is held")
+    stall_frames: int = param(120, ge=1, le=1_000_000, doc="end the episode after this many frames without a new furthest x")
+    max_frames: int = param(0, ge=0, le=10_000_000, doc="frame cap per episode (0: none; the game's timer still runs)")
+    episodes: int = param(1, ge=1, le=1_000)
+    noop_max: int = param(0, ge=0, le=10_000, doc="start each episode after 0..noop_max idle frames (0: deterministic)")
     grid_width: int = param(13, ge=1, le=17)
     grid_height: int = param(13, ge=1, le=13)
     grid_left: int = param(-6, ge=-16, le=16, doc="first grid column, in tiles from Mario's (negative: behind)")
@@ -68,7 +68,7 @@ class MarioTask(Task):
                               "(scalars from RAM), previous_action (one-hot over actions)")
     flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
-    cache_steps: int = param(40000, ge=0, doc="decision steps of play remembered per process, so episodes that "
+    cache_steps: int = param(40000, ge=0, le=1_000_000, doc="decision steps of play remembered per process, so episodes that "
                              "repeat earlier decisions replay them instead of emulating (0: off; ~3.5 KB a step)")
 
     def __post_init__(self) -> None:

@@ -30,11 +30,11 @@ from genomes.params import param
 
 @dataclass
 class TrainConfig:
-    epochs: int = param(20, ge=1, doc="maximum epochs (the one-cycle schedule spans them all)")
-    batch_size: int = param(128, ge=1)
+    epochs: int = param(20, ge=1, le=10_000, doc="maximum epochs (the one-cycle schedule spans them all)")
+    batch_size: int = param(128, ge=1, le=1 << 20)
     lr: float = param(3e-3, gt=0.0, doc="one-cycle maximum learning rate")
     weight_decay: float = param(1e-4, ge=0.0)
-    patience: int = param(5, ge=1, doc="epochs without a better validation score before stopping")
+    patience: int = param(5, ge=1, le=10_000, doc="epochs without a better validation score before stopping")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), doc="auto: CUDA when this process sees a GPU")
     amp: bool = param(True, doc="bfloat16 autocast on CUDA (ignored on CPU)")
     dropout: float = param(0.0, ge=0.0, le=0.9, doc="the rate of the dropout layer before each network's head")

@@ -28,7 +28,9 @@ class ConfigError(ValueError):
 
 
 MAX_INT = 2**63 - 1
-MAX_POPULATION = 1_000_000  # genomes per population: far beyond any NEAT run, and within this machine's memory
+MAX_POPULATION = 100_000  # genomes of a generation, all islands together: one generation of 100,000 XOR genomes
+# already takes 2 GB and a minute on a 2-core machine (each genome is its own object)
+MAX_INITIAL_GENES = 2_000_000  # nodes and connections of a generation's initial genomes, all together
 MAX_ISLANDS = 1_000
 
 
@@ -367,6 +369,13 @@ def _check_consistency(config: RunConfig) -> None:
         raise ConfigError("run.executor = 'serial' evaluates in this process: it takes no run.workers or run.address")
     if config.islands.count > 1 and config.genome.kind != "neat":
         raise ConfigError("islands re-mark migrants' NEAT innovations: islands.count > 1 needs genome.kind = 'neat'")
+    genomes = config.population.size * config.islands.count
+    if genomes > MAX_POPULATION:
+        raise ConfigError(f"population.size x islands.count = {genomes:,} genomes per generation; at most "
+                          f"{MAX_POPULATION:,} fit in memory")
+    if config.genome.kind == "neat" and (genes := genomes * config.genome_config.initial_genes()) > MAX_INITIAL_GENES:
+        raise ConfigError(f"the initial population would hold {genes:,} genes (population.size x islands.count x the "
+                          f"nodes and connections of one initial genome); at most {MAX_INITIAL_GENES:,}")
     if config.islands.migrants > config.population.size:
         raise ConfigError("islands.migrants must not exceed population.size")
     if config.reproduction.min_species_size > config.population.size:

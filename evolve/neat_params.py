@@ -10,7 +10,7 @@ from genomes.params import param
 @dataclass
 class SpeciesConfig:
     compatibility_threshold: float = param(3.0, gt=0.0, doc="initial compatibility threshold")
-    target_species: int = param(0, ge=0, doc="steer the threshold toward this many species (0: fixed threshold)")
+    target_species: int = param(0, ge=0, le=100_000, doc="steer the threshold toward this many species (0: fixed threshold)")
     threshold_step: float = param(0.3, ge=0.0, doc="threshold change per generation when steering")
     threshold_min: float = param(0.3, gt=0.0)
     max_stagnation: int = param(15, ge=1, doc="generations without improvement before a species is dropped")

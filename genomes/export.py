@@ -23,6 +23,7 @@ from genomes.atomic_io import atomic_write
 from genomes.base import GenomeError
 from genomes.families import SCHEMAS, load_document
 from genomes.neat_genome import NeatGenome
+from genomes.network_plan import build_plan
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +32,7 @@ EXPORT_SCHEMA = "neat-genome-export"
 EXPORT_VERSION = 1
 FORMATS = ("json", "torchscript", "onnx")
 _RESERVED = ("schema", "version", "genome")
+MAX_EXPORT_LAYERS = 64  # evolved networks have a few to a few dozen; tracing 100 takes the exporters up to a minute
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +65,9 @@ def export(genome: Any, fmt: str, path: Path, metadata: dict[str, Any] | None = 
 
         data = cell_export_bytes(genome, fmt, metadata, weights, sample_shape)
         atomic_write(path, lambda f: f.write(data))
+    elif (layers := len(build_plan(genome).layers)) > MAX_EXPORT_LAYERS:
+        raise GenomeError(f"the network has {layers:,} layers; {fmt} export takes at most {MAX_EXPORT_LAYERS} "
+                          f"(each layer is traced as its own module); export json instead")
     elif fmt == "torchscript":
         atomic_write(path, lambda f: f.write(torchscript_bytes(genome, metadata)))
     else:

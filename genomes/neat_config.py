@@ -15,7 +15,7 @@ from genomes.params import param
 class NeatGenomeConfig:
     num_inputs: int = param(2, ge=1, doc="set by the task; override only for custom tasks")
     num_outputs: int = param(1, ge=1, doc="set by the task; override only for custom tasks")
-    num_hidden: int = param(0, ge=0, doc="hidden nodes in the initial genomes")
+    num_hidden: int = param(0, ge=0, le=10_000, doc="hidden nodes in the initial genomes")
     feed_forward: bool = param(True, doc="enforce acyclic networks on every mutation")
     initial_connection: str = param("full", choices=("full", "none", "partial"))
     initial_connection_fraction: float = param(0.5, ge=0.0, le=1.0, doc="for initial_connection = 'partial'")
@@ -61,7 +61,7 @@ class NeatGenomeConfig:
     )
     enabled_mutate_rate: float = param(0.01, ge=0.0, le=1.0, doc="chance per connection of flipping enabled")
     disable_inherited_rate: float = param(0.75, ge=0.0, le=1.0, doc="chance a gene disabled in a parent stays so")
-    add_connection_attempts: int = param(20, ge=1)
+    add_connection_attempts: int = param(20, ge=1, le=1_000)
 
     compatibility_excess: float = param(1.0, ge=0.0, doc="c1")
     compatibility_disjoint: float = param(1.0, ge=0.0, doc="c2")
@@ -69,3 +69,9 @@ class NeatGenomeConfig:
     compatibility_normalize_min: int = param(
         20, ge=1, doc="N = 1 while both genomes have fewer genes than this, then one more per gene"
     )
+
+    def initial_genes(self) -> int:
+        """Nodes and candidate connections of an initial genome (before partial wiring): what a population costs."""
+        ends = self.num_inputs * self.num_hidden + self.num_hidden * self.num_outputs if self.num_hidden else (
+            self.num_inputs * self.num_outputs)
+        return self.num_outputs + self.num_hidden + (0 if self.initial_connection == "none" else ends)

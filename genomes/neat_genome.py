@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 SCHEMA = "neat-genome"
 SCHEMA_VERSION = 1
-MAX_IO = 1_000_000  # bound on input/output counts read from a file, so a hostile document cannot exhaust memory
+# Bounds on what a genome file may hold, so a hostile or mistaken document cannot exhaust memory or time (an
+# evolved NEAT network has hundreds to a few thousand genes; a fully connected Atari RAM genome 2,304 connections).
+MAX_IO = 100_000  # inputs, outputs
+MAX_GENES = 200_000  # node genes, connection genes
 
 
 class NeatGenome(SharedDocument):
@@ -185,6 +188,10 @@ class NeatGenome(SharedDocument):
             raise GenomeError(f"not a NEAT genome (schema {data.get('schema')!r}, expected {SCHEMA!r})")
         if data.get("version") != SCHEMA_VERSION:
             raise GenomeError(f"unsupported genome version {data.get('version')!r} (this build reads {SCHEMA_VERSION})")
+        for name, first in (("nodes", "key"), ("connections", "innovation")):
+            columns = data.get(name)
+            if isinstance(columns, dict) and isinstance(column := columns.get(first), list) and len(column) > MAX_GENES:
+                raise GenomeError(f"malformed genome: {len(column):,} {name} genes, more than {MAX_GENES:,}")
         try:
             n_in, n_out, ff = data["num_inputs"], data["num_outputs"], data["feed_forward"]
             nodes, conns = data["nodes"], data["connections"]
@@ -198,7 +205,7 @@ class NeatGenome(SharedDocument):
         if not (isinstance(n_in, int) and isinstance(n_out, int) and isinstance(ff, bool)):
             raise GenomeError("malformed genome: num_inputs/num_outputs must be integers, feed_forward a bool")
         if not (1 <= n_in <= MAX_IO and 1 <= n_out <= MAX_IO):
-            raise GenomeError(f"malformed genome: num_inputs/num_outputs must be between 1 and {MAX_IO}")
+            raise GenomeError(f"malformed genome: num_inputs/num_outputs must be between 1 and {MAX_IO:,}")
         genome = cls(n_in, n_out, ff, node_genes, conn_genes)
         if validate:
             genome.validate()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 FORMATS = (".svg", ".png", ".dot", ".graphml", ".html")
 ROLE_COLORS = {"input": "#b7e4c7", "hidden": "#e9ecef", "output": "#ffd166"}
 POSITIVE, NEGATIVE, DISABLED = "#1f77b4", "#d62728", "#b0b0b0"
+MAX_DRAWN_NODES = {".svg": 500, ".png": 500, ".html": 5_000}  # pictures of more nodes take minutes and are unreadable
 WEIGHT_CAP = 3.0  # |weight| at and beyond which an edge is drawn at full width
 
 
@@ -36,6 +37,9 @@ def render(genome: NeatGenome, path: Path, title: str | None = None) -> None:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"unsupported output format '{path.suffix}' (use .svg, .png, .dot, .graphml or .html)")
+    if len(genome.nodes) > (cap := MAX_DRAWN_NODES.get(suffix, len(genome.nodes))):
+        raise ValueError(f"{len(genome.nodes):,} nodes are too many to draw as {suffix} (at most {cap:,}); write "
+                         f".dot or .graphml instead")
     graph = genome.to_graph()
     positions = layout(graph)
     if suffix in (".svg", ".png"):

@@ -44,18 +44,18 @@ class TuneSection:
     pruner: str = param("median", choices=PRUNERS, doc="stops trials whose intermediate values fall behind")
     objectives: list[str] = param(["val_score"], each_in=TRAIN_METRICS,
                                   doc="train: what to optimize; two or more make a multi-objective study")
-    trials: int = param(20, ge=1, doc="trials a `evolve tune` call adds (--trials)")
-    workers: int = param(0, ge=0, doc="Ray workers running trials in parallel (0: in this process)")
+    trials: int = param(20, ge=1, le=100_000, doc="trials a `evolve tune` call adds (--trials)")
+    workers: int = param(0, ge=0, le=10_000, doc="Ray workers running trials in parallel (0: in this process)")
     address: str = param("", doc="Ray cluster address (empty: an embedded local Ray)")
     num_cpus: float = param(1.0, gt=0.0, doc="CPUs per trial worker")
     num_gpus: float = param(0.0, ge=0.0, doc="GPUs per trial worker")
     seed: int = param(0, ge=0, doc="seed of the sampler and of every trial's runs")
-    startup_trials: int = param(10, ge=1, doc="tpe/cmaes: random trials before the model guides sampling "
+    startup_trials: int = param(10, ge=1, le=100_000, doc="tpe/cmaes: random trials before the model guides sampling "
                                 "(Optuna's default 10; with few trials in all, lower it)")
     seeds: list[int] = param([0, 1, 2], doc="neat: the base run's seeds each trial is scored on")
     study: str = param("", doc="study name (--study; empty: the config file's name)")
     storage: str = param("", doc="SQLAlchemy URL (--storage; empty: SQLite study.db in the output directory)")
-    max_failures: int = param(3, ge=1, doc="times a trial's worker may die before the study stops")
+    max_failures: int = param(3, ge=1, le=1_000, doc="times a trial's worker may die before the study stops")
     heartbeat_seconds: int = param(10, ge=1, le=3600, doc="how often a driver marks its running trials alive; "
                                    "a trial unmarked for three intervals belongs to a dead driver and runs again")
 

@@ -53,6 +53,11 @@ def xor_run(tmp_path_factory) -> Path:
         (["run", "configs/xor.toml", "--workers", "0", "--address", "10.0.0.1:6379"], "run.workers = 0 (serial)"),
         (["run", "configs/xor.toml", "--address", "127.0.0.1:1"], "cannot join the Ray cluster at 127.0.0.1:1"),
         (["run", "configs/xor.toml", "--set", "ray.num_gpus=-1"], "ray.num_gpus must be >= 0.0"),
+        (["run", "configs/xor.toml", "--set", "neat.num_hidden=100000000"], "neat.num_hidden must be <= 10000"),
+        (["run", "configs/xor.toml", "--set", "population.size=50000", "--set", "islands.count=3"],
+         "150,000 genomes per generation; at most 100,000"),
+        (["run", "configs/xor.toml", "--set", "neat.num_hidden=5000"], "the initial population would hold 3,000,150"),
+        (["run", "configs/cartpole.toml", "--set", "env.episodes=1000000000"], "env.episodes must be <= 10000"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
@@ -164,3 +169,30 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
     resumed = evolve("resume", str(run), "--generations", str(generations))
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "summary.json").read_text())["generations"] == generations
+
+
+def _chain_genome(path: Path, hidden: int, inputs: int = 1) -> Path:
+    """A feed-forward genome: every input into the first of `hidden` chained nodes, the last into the output."""
+    chain = list(range(1, hidden + 1))
+    pairs = [(-(i + 1), 1) for i in range(inputs)] + list(zip(chain, chain[1:])) + [(hidden, 0)]
+    keys = [0, *chain]
+    path.write_text(json.dumps({
+        "schema": "neat-genome", "version": 1, "num_inputs": inputs, "num_outputs": 1, "feed_forward": True,
+        "nodes": {"key": keys, "bias": [0.0] * len(keys), "response": [1.0] * len(keys),
+                  "activation": ["tanh"] * len(keys), "aggregation": ["sum"] * len(keys)},
+        "connections": {"innovation": list(range(1, len(pairs) + 1)), "source": [p[0] for p in pairs],
+                        "target": [p[1] for p in pairs], "weight": [0.5] * len(pairs), "enabled": [True] * len(pairs)},
+    }))
+    return path
+
+
+def test_genomes_too_large_to_load_draw_or_trace_are_refused_at_once(tmp_path):
+    wide = _chain_genome(tmp_path / "wide.json", 1, inputs=300_000)
+    assert_usage_error(evolve("inspect", str(wide)), "300,001 connections genes, more than 200,000")
+    chain = _chain_genome(tmp_path / "chain.json", 1_000)
+    assert_usage_error(evolve("inspect", str(chain), "-o", str(tmp_path / "chain.svg")),
+                       "1,001 nodes are too many to draw as .svg (at most 500)")
+    assert_usage_error(evolve("export", str(chain), "--format", "onnx", "-o", str(tmp_path / "chain.onnx")),
+                       "the network has 1,001 layers; onnx export takes at most 64")
+    assert evolve("inspect", str(chain), "-o", str(tmp_path / "chain.html")).returncode == 0
+    assert evolve("export", str(chain), "--format", "json", "-o", str(tmp_path / "copy.json")).returncode == 0

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
         ("run.seed=18446744073709551616", "run.seed must fit in 64 bits"),
         ("neat.bias_min=nan", "neat.bias_min must be a finite number"),
         ("ray.num_cpus=inf", "ray.num_cpus must be a finite number"),
-        ("population.size=1000000000000", "population.size must be <= 1000000"),
+        ("population.size=1000000000000", "population.size must be <= 100000"),
         ("islands.count=1000000", "islands.count must be <= 1000"),
         ("reproduction.elitism=151", "reproduction.elitism must not exceed population.size"),
         ("neat.activation_default='relu'", "neat.activation_default 'relu' is not among neat.activation_options"),
