@@ -19,6 +19,13 @@ class UsageError(Exception):
     """A user mistake reported as one line with exit status 2."""
 
 
+def path_argument(text: str) -> Path:
+    """A path argument; an empty one is refused (Path("") would quietly mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names nothing")
+    return Path(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
@@ -32,9 +39,9 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="start an evolution run from a TOML config")
-    run.add_argument("config", type=Path)
+    run.add_argument("config", type=path_argument)
     run.add_argument("--seed", type=int)
-    run.add_argument("--out", type=Path, help="run directory (default: runs/<config>-s<seed>-<time>)")
+    run.add_argument("--out", type=path_argument, help="run directory (default: runs/<config>-s<seed>-<time>)")
     run.add_argument("--workers", type=int, help="0: serial in-process; N: N Ray evaluators (default: one per CPU)")
     run.add_argument("--address", help="Ray cluster address")
     run.add_argument("--generations", type=int)
@@ -42,7 +49,7 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     resume = sub.add_parser("resume", help="continue a run from its newest checkpoint")
-    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("run_dir", type=path_argument)
     resume.add_argument("--generations", type=int, help="continue to this many generations in total")
     resume.add_argument("--workers", type=int)
     resume.add_argument("--address")
@@ -51,21 +58,21 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
                         "run.stop_on_solve, ray.* and the like (never what it evolves)")
 
     inspect = sub.add_parser("inspect", help="summarize and render a genome or a run's best genome")
-    inspect.add_argument("path", type=Path)
-    inspect.add_argument("-o", "--output", type=Path, help=".svg, .png, .dot, .graphml or .html")
+    inspect.add_argument("path", type=path_argument)
+    inspect.add_argument("-o", "--output", type=path_argument, help=".svg, .png, .dot, .graphml or .html")
 
     export = sub.add_parser("export", help="export a genome or a run's best genome")
-    export.add_argument("path", type=Path)
+    export.add_argument("path", type=path_argument)
     export.add_argument("--format", required=True, choices=["json", "torchscript", "onnx"])
-    export.add_argument("-o", "--output", type=Path, required=True)
+    export.add_argument("-o", "--output", type=path_argument, required=True)
 
     replay = sub.add_parser("replay", help="play a genome (a run's best) and write the episode as a video")
-    replay.add_argument("path", type=Path, help="a genome JSON or a run directory")
+    replay.add_argument("path", type=path_argument, help="a genome JSON or a run directory")
     replay.add_argument("--env", help="environment id (default: the run's)")
     replay.add_argument("--rom", help="Super Mario Bros. ROM path (sets env.rom)")
     replay.add_argument("--seed", type=int, default=0, help="seed of the replayed episode (sticky actions, no-ops)")
     replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
-    replay.add_argument("-o", "--output", type=Path, required=True, help=".mp4 or .gif")
+    replay.add_argument("-o", "--output", type=path_argument, required=True, help=".mp4 or .gif")
 
     if plugins:
         from importlib.metadata import entry_points
@@ -106,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except FileNotFoundError as exc:
         return _fail(f"file not found: {exc.filename or exc}")
+    except OSError as exc:  # a path the user named that cannot be written or read: read-only, a system folder, ...
+        if exc.filename is None:
+            raise
+        return _fail(f"{exc.filename}: {exc.strerror or exc}")
     except Exception as exc:
         if _is_input_error(exc):
             return _fail(str(exc))

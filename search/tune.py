@@ -159,9 +159,10 @@ def tune(config: TuneConfig, out_dir: Path, trials: int | None = None, storage: 
          study_name: str | None = None) -> dict[str, Any]:
     """Add `trials` (default tune.trials) finished trials to the study, whoever else adds trials to it meanwhile;
     write the reports into out_dir."""
-    import optuna
+    from search.tune_report import check_report_dir, write_reports
 
-    from search.tune_report import write_reports
+    check_report_dir(out_dir)
+    import optuna
 
     out_dir.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -8,16 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evolve.cli import UsageError
+from evolve.cli import UsageError, path_argument
 
 
 def add_tune_command(sub: Any) -> tuple[str, Callable[[argparse.Namespace], int]]:
     tune = sub.add_parser("tune", help="run more trials of an Optuna study (hyperparameters or NEAT's own)")
-    tune.add_argument("config", type=Path, help="a tune config ([tune], [params])")
+    tune.add_argument("config", type=path_argument, help="a tune config ([tune], [params])")
     tune.add_argument("--trials", type=int, help="trials to add (default: tune.trials)")
     tune.add_argument("--storage", help="SQLAlchemy URL (default: SQLite study.db in the output directory)")
     tune.add_argument("--study", help="study name (default: the config's name)")
-    tune.add_argument("--out", type=Path, help="output directory (default: runs/tune-<study>)")
+    tune.add_argument("--out", type=path_argument, help="output directory (default: runs/tune-<study>)")
     tune.add_argument("--workers", type=int, help="Ray workers, one trial each (0: in this process)")
     return "tune", run_tune_command
 

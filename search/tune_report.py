@@ -13,6 +13,27 @@ from genomes.atomic_io import write_json_atomic, write_path_atomic
 
 log = logging.getLogger(__name__)
 
+REPORTS = frozenset({"best.json", "trials.csv", "history.png", "importance.png"})
+
+
+def check_report_dir(out_dir: Path) -> None:
+    """`out_dir` may receive a study's reports: a new or empty folder, or one that holds only a study's own files
+    (its reports, study.db, and hidden temporaries of atomic writes); a file, a path under a file, a run directory
+    or a folder of the user's other files is a ConfigError, so that tuning never writes over them."""
+    from evolve.config import ConfigError
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} is a file, not a folder for the study's reports")
+    for parent in out_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{out_dir}: {parent} is a file, not a folder")
+    if out_dir.is_dir():
+        others = sorted(p.name for p in out_dir.iterdir()
+                        if p.name not in REPORTS and not p.name.startswith(("study.db", ".")))
+        if others:
+            raise ConfigError(f"{out_dir} holds {others[0]!r}, which is no study report; name a new folder (or the "
+                              f"study's own) for --out")
+
 
 def write_reports(study: Any, config: Any, out_dir: Path, storage: str) -> dict[str, Any]:
     """best.json (the best parameters and value, or the Pareto front), trials.csv, history.png and

@@ -58,6 +58,14 @@ def xor_run(tmp_path_factory) -> Path:
          "150,000 genomes per generation; at most 100,000"),
         (["run", "configs/xor.toml", "--set", "neat.num_hidden=5000"], "the initial population would hold 3,000,150"),
         (["run", "configs/cartpole.toml", "--set", "env.episodes=1000000000"], "env.episodes must be <= 10000"),
+        (["run", "configs/xor.toml", "--out", ""], "argument --out: an empty path names nothing"),
+        (["run", "configs/xor.toml", "--out", "/sys/evolve-test"], "/sys/evolve-test: "),
+        (["tune", "configs/tune-xor-neat.toml", "--out", ""], "argument --out: an empty path names nothing"),
+        (["tune", "configs/tune-xor-neat.toml", "--out", "/sys/evolve-test"], "/sys/evolve-test: "),
+        (["tune", "configs/tune-xor-neat.toml", "--out", "configs"], "configs holds 'atari-boxing-ram.toml', which is "
+         "no study report"),
+        (["tune", "configs/tune-xor-neat.toml", "--out", "README.md"], "README.md is a file, not a folder"),
+        (["tune", "configs/tune-xor-neat.toml", "--out", "README.md/sub"], "README.md is a file, not a folder"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
