@@ -94,9 +94,11 @@ def _load(entry_point: str, env_id: str) -> Any:
     """The object "module:Name" names (None when the module has no such name); a module that cannot be imported
     is an UnknownEnvError naming it."""
     module_name, _, name = entry_point.partition(":")
+    if not module_name.strip() or not name.strip():
+        raise UnknownEnvError(f"env {env_id!r}: a task id by module is \"module:Name\", with both parts")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except (ImportError, ValueError, TypeError) as exc:  # ValueError: a relative or malformed module name
         raise UnknownEnvError(f"env {env_id!r}: cannot import module {module_name!r} ({exc})") from None
     found = module
     for part in name.split("."):

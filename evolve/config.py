@@ -32,6 +32,7 @@ MAX_POPULATION = 100_000  # genomes of a generation, all islands together: one g
 # already takes 2 GB and a minute on a 2-core machine (each genome is its own object)
 MAX_INITIAL_GENES = 2_000_000  # nodes and connections of a generation's initial genomes, all together
 MAX_ISLANDS = 1_000
+MAX_TOML_BYTES = 1 << 20  # a config file is a few kilobytes
 
 
 @dataclass
@@ -183,11 +184,15 @@ SECTIONS: dict[str, type] = {
 def read_toml(path: Path, what: str = "config") -> dict[str, Any]:
     """A TOML file's tables; a missing file or invalid TOML is a ConfigError naming the file."""
     if not path.is_file():
-        raise ConfigError(f"{what} file not found: {path}")
+        raise ConfigError(f"{path} is not a regular file" if path.exists() else f"{what} file not found: {path}")
+    if (size := path.stat().st_size) > MAX_TOML_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes is too big for a {what} file (at most {MAX_TOML_BYTES:,})")
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} file ({exc.strerror or exc})") from None
 
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:

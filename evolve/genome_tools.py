@@ -21,7 +21,8 @@ def genome_path(path: str | Path) -> Path:
             raise ConfigError(f"{path} has no best.json (is it a run directory with a finished generation?)")
         return best
     if not path.is_file():
-        raise ConfigError(f"no such genome file or run directory: {path}")
+        raise ConfigError(f"{path} is not a genome file or run directory" if path.exists() else
+                          f"no such genome file or run directory: {path}")
     return path
 
 
@@ -75,7 +76,7 @@ def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]
     genomes that carry their weights, such as NEAT's)."""
     try:
         document = json.loads(source.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # load_genome then names the problem
         return None, None
     name = document.get("weights") if isinstance(document, dict) else None
     if not isinstance(name, str):

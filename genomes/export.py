@@ -32,6 +32,7 @@ EXPORT_SCHEMA = "neat-genome-export"
 EXPORT_VERSION = 1
 FORMATS = ("json", "torchscript", "onnx")
 _RESERVED = ("schema", "version", "genome")
+MAX_GENOME_BYTES = 64 << 20  # 200,000 genes (genomes.neat_genome.MAX_GENES) take about 20 MB of JSON
 MAX_EXPORT_LAYERS = 64  # evolved networks have a few to a few dozen; tracing 100 takes the exporters up to a minute
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ def load_genome(path: Path) -> Any:
     such as a run's best.json. Raises GenomeError with a one-line message for unreadable or malformed files."""
     path = Path(path)
     try:
+        if path.is_file() and (size := path.stat().st_size) > MAX_GENOME_BYTES:
+            raise GenomeError(f"{path}: {size:,} bytes is too big for a genome file (at most {MAX_GENOME_BYTES:,})")
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise GenomeError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None

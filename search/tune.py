@@ -77,8 +77,7 @@ def open_study(config: TuneConfig, storage: str, name: str) -> Any:
                 time.sleep(0.5)
                 continue
             raise ConfigError(f"cannot open study {name!r} at storage {storage!r}: {_first_line(exc)}") from None
-        except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ModuleNotFoundError,
-                ValueError) as exc:
+        except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(f"cannot open study {name!r} at storage {storage!r}: {_first_line(exc)}") from None
     if [d.name.lower() for d in study.directions] != directions:
         raise ConfigError(f"study {name!r} exists with directions {[d.name.lower() for d in study.directions]}, "
