@@ -77,3 +77,20 @@ def test_a_killed_worker_process_has_its_chunk_evaluated_again(tmp_path):
     assert summary["worker_failures"] >= 1 and executor.failures[0]["error"]
     assert summary["evaluations"] == 2 * 24
     assert run_metrics(tmp_path / "ray") == run_metrics(tmp_path / "serial")
+
+
+def test_an_island_run_survives_a_killed_evaluator_with_the_serial_trajectory(tmp_path):
+    """Islands have no actors of their own: every island's chunks go through the evaluators, so a killed evaluator
+    costs a retried chunk, never an island."""
+    config = run_config(
+        "cartpole", "run.seed=3", "run.generations=3", "population.size=16", "env.episodes=30", "run.chunk_size=4",
+        "islands.count=3", "islands.migration_interval=1", "islands.migrants=1", "run.stop_on_solve=false",
+    )
+    _run(config, tmp_path / "serial", SerialExecutor())
+    executor = RayExecutor(2)
+    with when_busy(executor, lambda busy: busy[-1] if busy else None, lambda w: os.kill(w[1], signal.SIGKILL)) as killed:
+        summary = _run(config, tmp_path / "ray", executor)
+    assert killed, "the run finished before any worker could be killed"
+    assert summary["worker_failures"] >= 1 and len(summary["islands"]) == 3
+    assert summary["evaluations"] == 3 * 3 * 16
+    assert run_metrics(tmp_path / "ray") == run_metrics(tmp_path / "serial")
