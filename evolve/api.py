@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evolve.callbacks import Callback, MetricsRecorder, ProgressBar, Termination
+from evolve.callbacks import Callback, MetricsRecorder, Termination, progress_callback
 from evolve.config import ConfigError, RunConfig, apply_override, parse_config, read_toml, set_key
 from evolve.evaluation import task_for
 from evolve.executor import Executor, make_executor
@@ -79,7 +79,7 @@ def run(
 # Keys `resume` may change: where and how the run is carried out, and when it stops; none of them changes a
 # trajectory (evaluation seeds never depend on the executor), so a resumed run stays exactly the uninterrupted one.
 RESUMABLE_KEYS = frozenset({"run.generations", "run.stop_on_solve", "run.workers", "run.executor", "run.address",
-                            "run.keep_checkpoints", "run.progress", "env.rom"})
+                            "run.keep_checkpoints", "run.progress", "run.log_format", "env.rom"})
 
 
 def resume(
@@ -131,7 +131,7 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
     directory = None
     if run_dir is not None:
         directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints)
-    extra = [ProgressBar(config.run.generations)] if config.run.progress else []
+    extra = [progress_callback(config.run.log_format, config.run.generations)] if config.run.progress else []
     everything = [c for c in (directory, recorder, *extra, *callbacks) if c is not None]
     start = state.generation
     owned = executor is None

@@ -7,6 +7,7 @@ called last in every case, errors included. `on_generation` may return True to s
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -63,8 +64,14 @@ class MetricsRecorder(Callback):
             self.best = {**self.best, "final": final}
 
 
+def _best_so_far(record: GenerationRecord) -> float:
+    best = record.state.best
+    return record.metrics["best_fitness"] if best is None else best["fitness"]
+
+
 class ProgressBar(Callback):
-    """A tqdm bar on stderr: generations done of `total`, with the generation's best fitness and species."""
+    """A tqdm bar on stderr: generations done of `total`, with the best fitness so far, this generation's mean and
+    the species count."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -77,12 +84,46 @@ class ProgressBar(Callback):
 
     def on_generation(self, record: GenerationRecord) -> None:
         metrics = record.metrics
-        self.bar.set_postfix(best=f"{metrics['best_fitness']:.4g}", species=metrics.get("n_species"), refresh=False)
+        self.bar.set_postfix(best=f"{_best_so_far(record):.4g}", mean=f"{metrics['mean_fitness']:.4g}",
+                             species=metrics.get("n_species"), refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+class ProgressLines(Callback):
+    """One line per generation on stderr, plain text or JSON: for logs and pipes, where a bar's carriage returns
+    garble the file. Generations are numbered from 0, as in metrics.jsonl."""
+
+    def __init__(self, total: int, as_json: bool = False) -> None:
+        self.total, self.as_json = total, as_json
+
+    def on_generation(self, record: GenerationRecord) -> None:
+        metrics, progress = record.metrics, record.progress
+        figures = {
+            "generation": record.generation, "generations": self.total, "best": metrics["best_fitness"],
+            "best_so_far": _best_so_far(record), "mean": metrics["mean_fitness"],
+            "species": metrics.get("n_species"), "evaluations": progress.evaluations,
+            "wall_seconds": round(progress.wall_seconds, 3), "solved": progress.solved,
+        }
+        if self.as_json:
+            line = json.dumps(figures)
+        else:
+            species = "" if figures["species"] is None else f", {figures['species']} species"
+            line = (f"generation {record.generation} ({record.generation + 1}/{self.total}): best "
+                    f"{figures['best']:.6g} (so far {figures['best_so_far']:.6g}), mean {figures['mean']:.4g}"
+                    f"{species}, {progress.evaluations:,} evaluations, {progress.wall_seconds:.1f} s"
+                    f"{', solved' if progress.solved else ''}")
+        print(line, file=sys.stderr, flush=True)
+
+
+def progress_callback(log_format: str, total: int) -> Callback:
+    """The progress display `run.log_format` names; "auto" is a bar on a terminal and plain lines otherwise."""
+    if log_format == "auto":
+        log_format = "bar" if sys.stderr.isatty() else "plain"
+    return ProgressBar(total) if log_format == "bar" else ProgressLines(total, as_json=log_format == "json")
 
 
 @dataclass

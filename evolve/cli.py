@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -17,6 +18,9 @@ COMMAND_GROUP = "evolve.commands"  # entry points: fn(subparsers) -> (name, comm
 
 class UsageError(Exception):
     """A user mistake reported as one line with exit status 2."""
+
+
+LOG_FORMATS = ("auto", "bar", "plain", "json")
 
 
 def path_argument(text: str) -> Path:
@@ -36,7 +40,11 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     above: `evolve tune`), which a built-in command does not need to scan for."""
     parser = _Parser(prog="evolve", description="Neuroevolution and AutoML engine.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    verbose = argparse.ArgumentParser(add_help=False)  # -v also after the command (`evolve run -v ...`)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser = functools.partial(sub.add_parser, parents=[verbose])  # type: ignore[method-assign]
 
     run = sub.add_parser("run", help="start an evolution run from a TOML config")
     run.add_argument("config", type=path_argument)
@@ -47,6 +55,8 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--generations", type=int)
     run.add_argument("--rom", help="Super Mario Bros. ROM path (sets env.rom)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--log-format", choices=LOG_FORMATS, help="progress on stderr: a bar, or one plain or JSON "
+                     "line per generation (default auto: a bar on a terminal, plain lines otherwise)")
 
     resume = sub.add_parser("resume", help="continue a run from its newest checkpoint")
     resume.add_argument("run_dir", type=path_argument)
@@ -56,6 +66,7 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     resume.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="change how the run is carried out: run.generations, run.workers, run.executor, "
                         "run.stop_on_solve, ray.* and the like (never what it evolves)")
+    resume.add_argument("--log-format", choices=LOG_FORMATS, help="as for run")
 
     inspect = sub.add_parser("inspect", help="summarize and render a genome or a run's best genome")
     inspect.add_argument("path", type=path_argument)
@@ -73,6 +84,10 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     replay.add_argument("--seed", type=int, default=0, help="seed of the replayed episode (sticky actions, no-ops)")
     replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
     replay.add_argument("-o", "--output", type=path_argument, required=True, help=".mp4 or .gif")
+
+    plot = sub.add_parser("plot", help="draw runs' fitness and species over the generations to a picture")
+    plot.add_argument("runs", type=path_argument, nargs="+", metavar="RUN", help="run directories (overlaid)")
+    plot.add_argument("-o", "--output", type=path_argument, required=True, help=".png, .svg or .pdf")
 
     if plugins:
         from importlib.metadata import entry_points
@@ -146,7 +161,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from evolve.config import read_toml
     from evolve.process_tuning import FreezeHeap
 
-    overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
+    overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else []), *_log_format(args)]
     seed = args.seed if args.seed is not None else _configured_seed(read_toml(args.config), overrides)
     out = args.out or Path("runs") / f"{args.config.stem}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     args.run_dir = out  # for the interrupt message
@@ -154,6 +169,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                  address=args.address, out=out, overrides=overrides, callbacks=[FreezeHeap()])
     _print_summary(out, result.summary)
     return 0
+
+
+def _log_format(args: argparse.Namespace) -> list[str]:
+    return [f"run.log_format={args.log_format}"] if args.log_format else []
 
 
 def _configured_seed(raw: dict[str, Any], overrides: list[str]) -> Any:
@@ -171,7 +190,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from evolve.process_tuning import FreezeHeap
 
     result = resume(args.run_dir, generations=args.generations, workers=args.workers, address=args.address,
-                    overrides=args.overrides, callbacks=[FreezeHeap()])
+                    overrides=[*args.overrides, *_log_format(args)], callbacks=[FreezeHeap()])
     if result.new_generations == 0:
         summary = result.summary
         reason = ((f"it was solved at generation {summary['solved_generation']}; go on with "
@@ -202,9 +221,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
-    status = "solved" if summary["solved"] else "not solved"
+    """The run's last line; generations are numbered from 0 as in metrics.jsonl and summary.json."""
+    status = (f"solved at generation {summary['solved_generation']}" if summary["solved"] else "not solved")
     print(
-        f"{status} after {summary['generations']} generations, {summary['evaluations']} evaluations, "
+        f"{status} ({summary['generations']} generations, {summary['evaluations']:,} evaluations), "
         f"best fitness {summary['best_fitness']:.6g}, {summary['wall_seconds']:.1f}s; run directory: {run_dir}"
     )
 
@@ -221,12 +241,20 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from evolve.plot import plot_runs
+
+    print(f"wrote {plot_runs(args.runs, args.output)}")
+    return 0
+
+
 COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
     "inspect": _cmd_inspect,
     "export": _cmd_export,
     "replay": _cmd_replay,
+    "plot": _cmd_plot,
 }
 BUILT_IN = frozenset(COMMANDS)  # plugin commands join COMMANDS when the parser scans for them
 

@@ -51,7 +51,9 @@ class RunSection:
         "population, whatever the executor, so results never depend on it)"
     )
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
-    progress: bool = param(True, doc="show a progress bar on stderr")
+    progress: bool = param(True, doc="show progress on stderr (see log_format)")
+    log_format: str = param("auto", choices=("auto", "bar", "plain", "json"), doc="progress on stderr: a bar, one "
+                            "plain or JSON line per generation; auto: a bar on a terminal, plain lines otherwise")
     strategy: str = param("neat", choices=tuple(STRATEGIES), doc="neat: speciated evolution; random: random search "
                           "(every generation fresh genomes, each the initial one after random mutations)")
     random_mutations: int = param(8, ge=0, doc="mutations applied to the initial genome per random-search sample")

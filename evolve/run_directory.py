@@ -1,9 +1,11 @@
-"""The run directory as a Runner callback: config.toml, metrics.jsonl, best.json, checkpoints/ and summary.json.
+"""The run directory as a Runner callback: config.toml, metrics.jsonl, champions.jsonl, best.json, checkpoints/
+and summary.json.
 
-Every generation appends its metrics line, replaces best.json when the generation changed it and writes a
+Every generation appends its metrics line (with its species: key, size, best and mean fitness) and its champion's
+genome to champions.jsonl, replaces best.json when the generation changed it and writes a
 checkpoint (the strategy state and the run progress); best.json and the checkpoint are encoded on the loop's thread
 and written atomically on a writer thread, their fsyncs overlapping the next generation. A run resumed from a
-checkpoint first drops the metrics lines past it, so no generation is recorded twice.
+checkpoint first drops the metrics and champion lines past it, so no generation is recorded twice.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from genomes.atomic_io import json_bytes, write_bytes_atomic, write_json_atomic
 
 
 log = logging.getLogger(__name__)
-RUN_FILES = ("config.toml", "metrics.jsonl", "best.json", "summary.json", "checkpoints")
+RUN_FILES = ("config.toml", "metrics.jsonl", "champions.jsonl", "best.json", "summary.json", "checkpoints")
 
 
 class RunDirectory(Callback):
@@ -33,15 +35,17 @@ class RunDirectory(Callback):
         self.path, self.strategy = Path(path), strategy
         self.config_toml, self.keep = config_toml, keep_checkpoints
         self.metrics_log = MetricsLog(self.path / "metrics.jsonl")
+        self.champions_log = MetricsLog(self.path / "champions.jsonl")
         self.writer: FileWriter | None = None
 
     def on_start(self, state: StrategyState, progress: RunProgress) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(self.path / "config.toml", self.config_toml.encode())
-        if state.generation == 0:
-            self.metrics_log.path.write_text("")
-        else:
-            self.metrics_log.truncate(state.generation)
+        for generation_log in (self.metrics_log, self.champions_log):
+            if state.generation == 0:
+                generation_log.path.write_text("")
+            else:
+                generation_log.truncate(state.generation)
         self.writer = FileWriter()
 
     def on_generation(self, record: GenerationRecord) -> None:
@@ -49,6 +53,7 @@ class RunDirectory(Callback):
         if record.best is not None:
             self.writer.write(self.path / "best.json", json_bytes(record.best))
         self.metrics_log.append(record.metrics)
+        self.champions_log.append(champion_line(record))
         save_checkpoint(self.path, record.state.generation, self.strategy.state_to_dict(record.state),
                         record.progress.to_dict(), self.keep, self.writer)
 
@@ -75,6 +80,14 @@ class RunDirectory(Callback):
     def best(self) -> dict[str, Any] | None:
         path = self.path / "best.json"
         return json.loads(path.read_text()) if path.is_file() else None
+
+
+def champion_line(record: GenerationRecord) -> dict[str, Any]:
+    """champions.jsonl's line for a generation: its fittest genome (ties to the lowest id, as `best_id`)."""
+    population = record.population
+    index = max(range(len(population)), key=lambda i: (record.results[i]["fitness"], -population.ids[i]))
+    return {"generation": record.generation, "id": population.ids[index],
+            "fitness": float(record.results[index]["fitness"]), "genome": population.genomes[index].to_dict()}
 
 
 def read_resume_point(strategy: Strategy[Any], run_dir: Path) -> tuple[StrategyState, RunProgress] | None:

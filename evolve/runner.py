@@ -139,8 +139,9 @@ class Runner:
             "evaluations_to_solve": progress.evaluations_to_solve,
             "verify": progress.verify_metrics,
             "solution": progress.solution,
-            "best_hidden_nodes": figures.get("hidden"),
-            "best_enabled_connections": figures.get("connections"),
+            # the size of best.json's genome: the verified solution once solved, else the fittest genome
+            "best_hidden_nodes": progress.solution.get("hidden_nodes", figures.get("hidden")),
+            "best_enabled_connections": progress.solution.get("enabled_connections", figures.get("connections")),
             "best_metrics": progress.champion_metrics,
             **progress.records,
             **self.strategy.summary(state),

@@ -25,6 +25,12 @@ from genomes.streams import STREAM_SPECIATE, generation_rng, init_rng
 STATE_VERSION = 2  # 2: the population as one document of its family (genome_ids + genomes)
 
 
+def species_record(species: Species, fitness: dict[int, float]) -> list[float]:
+    """[key, size, best fitness, mean fitness] of a species this generation: a metrics line's `species` entry."""
+    values = [fitness[g] for g in species.members]
+    return [species.key, len(values), max(values), float(np.mean(values))]
+
+
 @dataclass(kw_only=True)
 class NeatState(StrategyState):
     genomes: dict[int, Any]  # the population of generation `generation`
@@ -117,6 +123,7 @@ class SpeciatedStrategy(Strategy[NeatState]):
         champion = self.family.describe(state.genomes[best_id])
         metrics: Metrics = {
             "n_species": len(species),
+            "species": [species_record(s, fit) for s in species],
             "compatibility_threshold": state.threshold,
             **{f"best_{k}": v for k, v in champion.items()},
             "mean_hidden": float(np.mean([self.family.hidden_count(g) for g in state.genomes.values()])),

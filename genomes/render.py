@@ -37,10 +37,10 @@ def render(genome: NeatGenome, path: Path, title: str | None = None) -> None:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"unsupported output format '{path.suffix}' (use .svg, .png, .dot, .graphml or .html)")
-    if len(genome.nodes) > (cap := MAX_DRAWN_NODES.get(suffix, len(genome.nodes))):
-        raise ValueError(f"{len(genome.nodes):,} nodes are too many to draw as {suffix} (at most {cap:,}); write "
-                         f".dot or .graphml instead")
     graph = genome.to_graph()
+    if (nodes := graph.number_of_nodes()) > (cap := MAX_DRAWN_NODES.get(suffix, nodes)):
+        raise ValueError(f"{nodes:,} nodes are too many to draw as {suffix} (at most {cap:,}); write .dot or "
+                         f".graphml instead")
     positions = layout(graph)
     if suffix in (".svg", ".png"):
         figure = _figure(graph, positions, title)

@@ -33,7 +33,7 @@ def xor_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("cli") / "xor"
     result = evolve("run", "configs/xor.toml", "--out", str(run_dir), "--seed", "2", "--set", "run.progress=false")
     assert result.returncode == 0, result.stderr
-    assert "solved after" in result.stdout
+    assert "solved at generation" in result.stdout
     return run_dir
 
 
@@ -199,7 +199,7 @@ def test_genomes_too_large_to_load_draw_or_trace_are_refused_at_once(tmp_path):
     assert_usage_error(evolve("inspect", str(wide)), "300,001 connections genes, more than 200,000")
     chain = _chain_genome(tmp_path / "chain.json", 1_000)
     assert_usage_error(evolve("inspect", str(chain), "-o", str(tmp_path / "chain.svg")),
-                       "1,001 nodes are too many to draw as .svg (at most 500)")
+                       "1,002 nodes are too many to draw as .svg (at most 500)")
     assert_usage_error(evolve("export", str(chain), "--format", "onnx", "-o", str(tmp_path / "chain.onnx")),
                        "the network has 1,001 layers; onnx export takes at most 64")
     assert evolve("inspect", str(chain), "-o", str(tmp_path / "chain.html")).returncode == 0
