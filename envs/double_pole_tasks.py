@@ -7,7 +7,7 @@ clipped to [0, 1], is the action. Every episode starts from START_STATE (long po
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,12 +15,15 @@ import numpy as np
 
 from envs.double_pole import (
     ANGLE_LIMIT,
+    LENGTH_1,
+    LENGTH_2,
     OBS_SCALE,
     START_STATE,
     X_LIMIT,
     State,
     advance,
     advance_batch,
+    failed,
     failed_batch,
     observe,
 )
@@ -145,6 +148,28 @@ def damping_fitness(steps: int, jiggle: deque[float] | list[float], max_steps: i
     return 0.1 * f1 + 0.9 * 0.75 / max(total, 1e-12)
 
 
+REPLAY_STEPS = 1_500  # a replayed episode's cap: 30 simulated seconds (50 steps a second), not the 30-minute test
+
+
+def replay_balance(network: Network, velocities: bool, max_steps: int, sink: Callable[[np.ndarray], None]) -> int:
+    """`balance` from the standard start, drawing every state (`envs.cart_drawing`) for `sink`; the steps balanced."""
+    from envs.cart_drawing import draw_cart
+
+    def draw(state: State) -> None:
+        sink(draw_cart(state[0], (state[2], state[4]), (LENGTH_1, LENGTH_2), X_LIMIT))
+
+    network.reset()
+    state = START_STATE
+    draw(state)
+    for step in range(max_steps):
+        action = float(network.activate(observe(np.array(state), velocities))[0])
+        state = advance(state, 1.0 if action > 1.0 else action if action >= 0.0 else 0.0)  # NaN -> 0
+        if failed(state):
+            return step
+        draw(state)
+    return max_steps
+
+
 @dataclass(frozen=True)
 class DoublePoleVelocityTask(Task):
     """Markov double pole: fitness is the number of steps balanced from the standard start."""
@@ -168,6 +193,13 @@ class DoublePoleVelocityTask(Task):
 
     def _result(self, steps: int) -> EvalResult:
         return EvalResult(float(steps), {"steps": float(steps)}, solved=steps >= self.max_steps)
+
+    replay_fps: ClassVar[float] = 50.0
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """The standard start balanced for at most REPLAY_STEPS steps, drawn."""
+        steps = replay_balance(network, True, min(self.max_steps, REPLAY_STEPS), sink)
+        return EvalResult(float(steps), {"steps": float(steps)}, solved=False)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
@@ -204,6 +236,13 @@ class DoublePoleNoVelocityTask(Task):
 
     def _result(self, steps: int, fitness: float) -> EvalResult:
         return EvalResult(fitness, {"steps": float(steps)}, solved=steps >= self.max_steps)
+
+    replay_fps: ClassVar[float] = 50.0
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """The standard start balanced for at most REPLAY_STEPS steps, drawn (the fitness is the steps)."""
+        steps = replay_balance(network, False, min(self.max_steps, REPLAY_STEPS), sink)
+        return EvalResult(float(steps), {"steps": float(steps)}, solved=False)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         long_steps = balance(network, self.verify_steps, velocities=False)

@@ -7,7 +7,7 @@ episodes whose reset seeds come from the evaluation's generator.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from envs.live import live
 from envs.lockstep import lockstep_episodes
-from envs.task import EvalResult, Task
+from envs.task import EvalResult, Task, TaskSetupError
 from genomes.neat_genome import NeatGenome
 from genomes.params import param
 from genomes.phenotype import Network
@@ -139,6 +139,38 @@ class GymTask(Task):
     def _result(self, returns: np.ndarray) -> EvalResult:
         return self._results(returns[None])[0]
 
+    def can_replay(self) -> bool:  # type: ignore[override]
+        """Whether the environment can draw itself (an rgb_array renderer)."""
+        return _is_cartpole(self.env) or "rgb_array" in self.env.metadata.get("render_modes", [])
+
+    @property
+    def replay_fps(self) -> float:  # type: ignore[override]
+        return float(self.env.metadata.get("render_fps") or 30)
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """The first episode of an evaluation with `rng` (the same reset seed), frame by frame: CartPole drawn by
+        `envs.cart_drawing` (no pygame needed), any other environment by its rgb_array renderer."""
+        kwargs = {"max_episode_steps": self.max_steps} if self.max_steps else {}
+        env = self.make_env() if _is_cartpole(self.env) else gymnasium.make(self.env_id, render_mode="rgb_array",
+                                                                             **kwargs)
+        draw = _cartpole_drawer(env.unwrapped) if _is_cartpole(self.env) else lambda: np.asarray(env.render())
+        try:
+            network.reset()
+            obs, _ = env.reset(seed=int(self.episode_seeds(rng)[0]))
+            sink(draw())
+            total, done = 0.0, False
+            while not done:
+                action = self.act(network.activate(np.asarray(obs, dtype=np.float64).ravel()))
+                obs, reward, terminated, truncated, _ = env.step(action)
+                sink(draw())
+                total += float(reward)
+                done = terminated or truncated
+        except gymnasium.error.DependencyNotInstalled as exc:
+            raise TaskSetupError(f"{self.env_id} cannot draw itself here: {str(exc).splitlines()[0]}") from None
+        finally:
+            env.close()
+        return self._result(np.array([total]))
+
     def _episodes(self, count: int) -> Any:
         """The lock-step environments for `count` episodes, built once per count."""
         return live(self, f"lockstep-{count}", lambda: lockstep_episodes(self.make_env, count))
@@ -160,3 +192,15 @@ class GymTask(Task):
                 active &= ~done
                 if not active.any():
                     return self._result(returns)
+
+
+def _is_cartpole(env: gymnasium.Env) -> bool:
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    return isinstance(env.unwrapped, CartPoleEnv)
+
+
+def _cartpole_drawer(env: Any) -> Callable[[], np.ndarray]:
+    from envs.cart_drawing import draw_cart
+
+    return lambda: draw_cart(env.state[0], (env.state[2],), (env.length,), env.x_threshold)

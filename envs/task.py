@@ -73,6 +73,7 @@ class Task(ABC):
 
     genome_kinds: ClassVar[tuple[str, ...]] = ("neat",)
     run_metrics: ClassVar[dict[str, str]] = {}
+    replay_fps: ClassVar[float] = 60.0  # frames per second of the video `replay` draws
     num_inputs: int
     num_outputs: int
 
@@ -101,6 +102,7 @@ class Task(ABC):
         return {}
 
     def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """Play one episode of an evaluation with `rng`, handing every frame (RGB, uint8) to `sink`."""
         raise NotImplementedError(f"{type(self).__name__} cannot be replayed as video")
 
     @classmethod

@@ -231,13 +231,19 @@ def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from evolve.genome_tools import genome_path
-    from evolve.replay import replay
+    from evolve.replay import replay, run_fitness
 
     if args.output.suffix.lower() not in (".mp4", ".gif"):
         raise UsageError(f"{args.output}: the video must be .mp4 or .gif")
     overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
-    result = replay(genome_path(args.path), args.output, args.env, overrides, args.seed)
-    print(" ".join(f"{k}={v:.6g}" for k, v in result.items()) + f"; wrote {args.output}")
+    source = genome_path(args.path)
+    result = replay(source, args.output, args.env, overrides, args.seed)
+    print(f"replayed episode (--seed {args.seed}): " + " ".join(f"{k}={v:.6g}" for k, v in result.items())
+          + f"; wrote {args.output}")
+    if (recorded := run_fitness(source)) is not None and recorded != result["fitness"]:
+        print(f"the run recorded fitness {recorded:.6g} for this genome: the task's fitness over its own evaluation "
+              f"(every episode of env.episodes, each with its own seed, and for the pole tasks the full test), where "
+              f"the replay plays one episode (at most the video's cap)")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,27 @@ def replay(
     config = _config(genome_path.parent / "config.toml", env_id, overrides or [])
     task = config.env.make()
     if not task.can_replay():
-        raise ConfigError(f"env {config.env.id!r} cannot be replayed as video (mario and atari can)")
+        raise ConfigError(f"env {config.env.id!r} cannot be replayed as video (it draws no frames; Mario, Atari, the "
+                          f"pole tasks and Gymnasium envs with an rgb_array renderer can)")
     if (genome.num_inputs, genome.num_outputs) != (task.num_inputs, task.num_outputs):
         raise ConfigError(
             f"{genome_path}: the genome has {genome.num_inputs} inputs and {genome.num_outputs} outputs; env "
             f"{config.env.id!r} as configured needs {task.num_inputs} and {task.num_outputs}"
         )
     task.prepare()
-    with video_writer(output) as sink:
+    with video_writer(output, fps=task.replay_fps) as sink:
         result = task.replay(genome.phenotype(), np.random.default_rng(seed), sink)
     return {"fitness": result.fitness, **result.metrics}
+
+
+def run_fitness(genome_path: Path) -> float | None:
+    """The fitness a run recorded for the genome (best.json's), None for a bare genome file."""
+    try:
+        document = json.loads(Path(genome_path).read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    fitness = document.get("fitness") if isinstance(document, dict) else None
+    return float(fitness) if isinstance(fitness, (int, float)) else None
 
 
 def _config(run_config: Path, env_id: str | None, overrides: list[str]) -> RunConfig:
