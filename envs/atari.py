@@ -85,6 +85,16 @@ class AtariTask(Task):
     def action_set(self) -> list[Any]:
         return live(self, "actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
 
+    def interface(self) -> dict[str, Any]:
+        inputs = ([f"ram[{i}]" for i in range(128)] if self.obs == "ram" else
+                  [f"pixel[{r}, {c}]" for r in range(self.pixel_height) for c in range(self.pixel_width)])
+        preprocessing = ("the 128 RAM bytes divided by 255" if self.obs == "ram" else
+                         f"the grayscale screen averaged down to {self.pixel_height}x{self.pixel_width}, divided by 255")
+        return {"inputs": inputs, "outputs": [f"ALE action {int(a)}" for a in self.action_set],
+                "preprocessing": preprocessing,
+                "decode": f"the ALE action of the largest output (minimal action set), held for {self.frame_skip} "
+                          "frames"}
+
     def ales(self, count: int) -> list[Any]:
         """At least `count` emulators with the game loaded (kept for the next chunk)."""
         ales = live(self, "ales", list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from envs.double_pole import (
     LENGTH_1,
     LENGTH_2,
     OBS_SCALE,
+    POSITION_COLUMNS,
     START_STATE,
     X_LIMIT,
     State,
@@ -148,6 +149,20 @@ def damping_fitness(steps: int, jiggle: deque[float] | list[float], max_steps: i
     return 0.1 * f1 + 0.9 * 0.75 / max(total, 1e-12)
 
 
+POLE_INPUTS = ("cart position", "cart velocity", "long pole angle", "long pole angular velocity",
+               "short pole angle", "short pole angular velocity")
+
+
+def pole_interface(velocities: bool) -> dict[str, Any]:
+    """The pole tasks' `Task.interface`."""
+    columns = range(6) if velocities else POSITION_COLUMNS.tolist()
+    return {"inputs": [POLE_INPUTS[c] for c in columns],
+            "outputs": ["push"],
+            "preprocessing": "the state (m, m/s, rad, rad/s) divided by "
+                             + ", ".join(f"{OBS_SCALE[c]:g}" for c in columns),
+            "decode": "the output clipped to [0, 1] is the push: a force of (push - 0.5) x 20 N for 0.02 s"}
+
+
 REPLAY_STEPS = 1_500  # a replayed episode's cap: 30 simulated seconds (50 steps a second), not the 30-minute test
 
 
@@ -194,6 +209,9 @@ class DoublePoleVelocityTask(Task):
     def _result(self, steps: int) -> EvalResult:
         return EvalResult(float(steps), {"steps": float(steps)}, solved=steps >= self.max_steps)
 
+    def interface(self) -> dict[str, Any]:
+        return pole_interface(True)
+
     replay_fps: ClassVar[float] = 50.0
 
     def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
@@ -236,6 +254,9 @@ class DoublePoleNoVelocityTask(Task):
 
     def _result(self, steps: int, fitness: float) -> EvalResult:
         return EvalResult(fitness, {"steps": float(steps)}, solved=steps >= self.max_steps)
+
+    def interface(self) -> dict[str, Any]:
+        return pole_interface(False)
 
     replay_fps: ClassVar[float] = 50.0
 

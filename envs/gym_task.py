@@ -139,6 +139,21 @@ class GymTask(Task):
     def _result(self, returns: np.ndarray) -> EvalResult:
         return self._results(returns[None])[0]
 
+    def interface(self) -> dict[str, Any]:
+        space = self.action_space
+        names = CARTPOLE_INPUTS if _is_cartpole(self.env) else [
+            f"observation[{i}]" for i in range(self.num_inputs)]
+        if isinstance(space, gymnasium.spaces.Discrete):
+            outputs = [f"action {int(space.start) + i}" for i in range(self.num_outputs)]
+            decode = "the action is the index of the largest output" + (f" plus {int(space.start)}" if space.start
+                                                                        else "")
+        else:
+            outputs = [f"action[{i}]" for i in range(self.num_outputs)]
+            decode = (f"the outputs clipped to the action bounds [{space.low.min():g}, {space.high.max():g}], "
+                      f"reshaped to {tuple(space.shape)}")
+        return {"inputs": list(names), "outputs": outputs, "decode": decode,
+                "preprocessing": f"the {self.env_id} observation, flattened, as float"}
+
     def can_replay(self) -> bool:  # type: ignore[override]
         """Whether the environment can draw itself (an rgb_array renderer)."""
         return _is_cartpole(self.env) or "rgb_array" in self.env.metadata.get("render_modes", [])
@@ -192,6 +207,9 @@ class GymTask(Task):
                 active &= ~done
                 if not active.any():
                     return self._result(returns)
+
+
+CARTPOLE_INPUTS = ("cart position", "cart velocity", "pole angle", "pole angular velocity")
 
 
 def _is_cartpole(env: gymnasium.Env) -> bool:

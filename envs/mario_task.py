@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -91,6 +91,18 @@ class MarioTask(Task):
     @property
     def num_outputs(self) -> int:
         return len(self.actions)
+
+    def interface(self) -> dict[str, Any]:
+        w = self.window
+        grid = [f"tile[row {self.grid_top + r}, column {self.grid_left + c}]" for r in range(self.grid_height)
+                for c in range(self.grid_width)] if w.size == self.grid_width * self.grid_height else [
+            f"tile {i}" for i in range(w.size)]
+        extras = [f"previous action was {a}" if e == "previous_action" else e for e in self.extras
+                  for a in (self.actions if e == "previous_action" else [None])]
+        return {"inputs": grid + extras, "outputs": list(self.actions),
+                "preprocessing": f"the tile grid read from RAM around Mario (anchor {self.grid_anchor}), row by row: "
+                                 "1 solid, -1 enemy, 0 empty; then the extras",
+                "decode": f"press the button combination of the largest output, held for {self.frame_skip} frames"}
 
     def prepare(self) -> None:
         """Acquire the ROM and check the state name before any worker starts (TaskSetupError if impossible)."""

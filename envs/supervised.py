@@ -20,6 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 NAMES = ("mnist1d", "digits", "digits_rows", "adding", "recall")
+PREPROCESSING = {  # what an exported network expects of raw data (Task.interface)
+    "mnist1d": "MNIST-1D signals as generated (float32), shape (1, 40)",
+    "digits": "scikit-learn digits images divided by 16 (pixels 0..16 to 0..1), shape (1, 8, 8)",
+    "digits_rows": "scikit-learn digits images divided by 16, read row by row: 8 steps of 8 features",
+    "adding": "steps of (value in [0, 1), marker 0 or 1)",
+    "recall": "steps of one-hot symbols",
+}
 SEQUENCE_SAMPLES = (4000, 1000, 1000)  # generated tasks: train, validation, test
 
 

@@ -86,6 +86,13 @@ class SupervisedTask(Task):
     def num_inputs(self) -> int:
         return math.prod(self.input_shape)
 
+    def interface(self) -> dict[str, Any]:
+        classes = self.num_outputs if self.dataset != "adding" else 0
+        return {"inputs": [f"input of shape {list(self.input_shape)} per sample"],
+                "outputs": [f"class {i}" for i in range(classes)] or ["target"],
+                "preprocessing": supervised.PREPROCESSING[self.dataset],
+                "decode": "the class of the largest output" if classes else "the output is the prediction"}
+
     def data(self) -> supervised.SupervisedData:
         return _dataset(self.dataset, self.data_seed, self.length)
 

@@ -101,6 +101,14 @@ class Task(ABC):
         """Figures on the run's best genome once evolution is over; files go to `out_dir` (None: write nothing)."""
         return {}
 
+    def interface(self) -> dict[str, Any]:
+        """How to use an evolved network outside this engine: `inputs` and `outputs` (a name per value),
+        `preprocessing` (what turns the raw observation into the inputs) and `decode` (what turns the outputs into
+        the answer or action). Exports carry it."""
+        return {"inputs": [f"input {i}" for i in range(self.num_inputs)],
+                "outputs": [f"output {i}" for i in range(self.num_outputs)],
+                "preprocessing": "none", "decode": "the outputs as they are"}
+
     def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
         """Play one episode of an evaluation with `rng`, handing every frame (RGB, uint8) to `sink`."""
         raise NotImplementedError(f"{type(self).__name__} cannot be replayed as video")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,6 +27,10 @@ class XorTask(Task):
 
     num_inputs: ClassVar[int] = 2
     num_outputs: ClassVar[int] = 1
+
+    def interface(self) -> dict[str, Any]:
+        return {"inputs": ["a", "b"], "outputs": ["a xor b"], "preprocessing": "none (inputs are 0 or 1)",
+                "decode": "above 0.5 is 1, else 0"}
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         network.reset()

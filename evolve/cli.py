@@ -74,7 +74,8 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a genome or a run's best genome")
     export.add_argument("path", type=path_argument)
-    export.add_argument("--format", required=True, choices=["json", "torchscript", "onnx"])
+    export.add_argument("--format", required=True, choices=["json", "pt2", "torchscript", "onnx"],
+                        help="pt2: a torch.export program (torch.export.load), the recommended torch format")
     export.add_argument("-o", "--output", type=path_argument, required=True)
 
     replay = sub.add_parser("replay", help="play a genome (a run's best) and write the episode as a video")

@@ -6,10 +6,13 @@ Each takes a genome JSON file, a best.json, or a run directory (its best genome)
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from evolve.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def genome_path(path: str | Path) -> Path:
@@ -50,13 +53,32 @@ def export_genome(path: str | Path, fmt: str, output: str | Path) -> Path:
     """Export the genome at `path` as `fmt` (json, torchscript or onnx) to `output`, with its trained weights when
     the run recorded some."""
     from genomes.export import export, load_genome
+    from genomes.neat_genome import NeatGenome
 
     source = genome_path(path)
     weights, sample_shape = _trained_weights(source)
     _refuse_run_files(source, weights, Path(output))
     genome = load_genome(source)
-    export(genome, fmt, Path(output), metadata={"source": str(source)}, weights=weights, sample_shape=sample_shape)
+    metadata: dict[str, Any] = {"source": str(source), **_task_description(source)}
+    if not isinstance(genome, NeatGenome):
+        metadata["trained_weights"] = weights is not None
+        if weights is None:
+            log.warning("%s has no trained weights (the run stopped before its final retraining, or this is a bare "
+                        "genome file): the export holds untrained, random weights", source)
+    export(genome, fmt, Path(output), metadata=metadata, weights=weights, sample_shape=sample_shape)
     return Path(output)
+
+
+def _task_description(source: Path) -> dict[str, Any]:
+    """The task of the run `source` belongs to, and how to feed its network and read its answer (empty for a genome
+    file outside a run directory)."""
+    config_path = source.parent / "config.toml"
+    if not config_path.is_file():
+        return {}
+    from evolve.config import load_config
+
+    config = load_config(config_path)
+    return {"task": config.env.id, "interface": config.env.make().interface()}
 
 
 def _refuse_run_files(source: Path, weights: Path | None, output: Path) -> None:

@@ -1,4 +1,4 @@
-"""Exporting a searched cell genome's network with its trained weights to TorchScript or ONNX.
+"""Exporting a searched cell genome's network with its trained weights to a torch.export program, TorchScript or ONNX.
 
 The weights are the safetensors file the search wrote beside best.json (no pickle); the graph is traced in
 inference mode (batch norm on its running statistics) for inputs of one sample shape with a dynamic batch.
@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from genomes.base import GenomeError
-from genomes.export import EXPORT_SCHEMA, EXPORT_VERSION, _json_default, onnx_model_bytes, traced_bytes
+from genomes.export import (
+    EXPORT_SCHEMA, EXPORT_VERSION, _json_default, onnx_model_bytes, program_bytes, traced_bytes,
+)
 
 
 def trained_module(genome: Any, weights: Path | None = None) -> Any:
@@ -77,6 +79,8 @@ def cell_export_bytes(genome: Any, fmt: str, metadata: dict[str, Any] | None, we
     info = json.dumps({"schema": EXPORT_SCHEMA, "version": EXPORT_VERSION, "genome_schema": genome.to_dict()["schema"],
                        "input_shape": list(shape), "num_outputs": genome.num_outputs, "trained": weights is not None,
                        "metadata": metadata or {}}, allow_nan=False, default=_json_default)
+    if fmt == "pt2":
+        return program_bytes(module, (torch.zeros(2, *shape),), info)
     if fmt == "torchscript":
         return traced_bytes(module, (torch.zeros(1, *shape),), info)
     return onnx_model_bytes(module, (torch.zeros(2, *shape),), ["input"], ["output"], info)

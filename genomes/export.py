@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 EXPORT_SCHEMA = "neat-genome-export"
 EXPORT_VERSION = 1
-FORMATS = ("json", "torchscript", "onnx")
+FORMATS = ("json", "pt2", "torchscript", "onnx")
 _RESERVED = ("schema", "version", "genome")
 MAX_GENOME_BYTES = 64 << 20  # 200,000 genes (genomes.neat_genome.MAX_GENES) take about 20 MB of JSON
 MAX_EXPORT_LAYERS = 64  # evolved networks have a few to a few dozen; tracing 100 takes the exporters up to a minute
@@ -69,6 +69,9 @@ def export(genome: Any, fmt: str, path: Path, metadata: dict[str, Any] | None = 
     elif (layers := len(build_plan(genome).layers)) > MAX_EXPORT_LAYERS:
         raise GenomeError(f"the network has {layers:,} layers; {fmt} export takes at most {MAX_EXPORT_LAYERS} "
                           f"(each layer is traced as its own module); export json instead")
+    elif fmt == "pt2":
+        module, example, _, _ = _example(genome, batch=2)  # 2: a batch of 1 would be specialized away
+        atomic_write(path, lambda f: f.write(program_bytes(module, example, _info(genome, module, metadata))))
     elif fmt == "torchscript":
         atomic_write(path, lambda f: f.write(torchscript_bytes(genome, metadata)))
     else:
@@ -158,6 +161,19 @@ def onnx_bytes(genome: NeatGenome, metadata: dict[str, Any] | None = None) -> by
     """The genome's module as a serialized ONNX model with a dynamic batch dimension."""
     module, example, inputs, outputs = _example(genome, batch=2)
     return onnx_model_bytes(module, example, inputs, outputs, _info(genome, module, metadata))
+
+
+def program_bytes(module: torch.nn.Module, example: tuple[torch.Tensor, ...], info: str) -> bytes:
+    """`module` as a torch.export program (a .pt2 archive, `torch.export.load` reads it) with a dynamic batch
+    dimension and `info` as the extra file neat_export.json."""
+    import torch
+
+    buffer = io.BytesIO()
+    with _quiet(), torch.no_grad():
+        batch = torch.export.Dim("batch")
+        program = torch.export.export(module, example, dynamic_shapes=tuple({0: batch} for _ in example))
+        torch.export.save(program, buffer, extra_files={"neat_export.json": info})
+    return buffer.getvalue()
 
 
 def traced_bytes(module: torch.nn.Module, example: tuple[torch.Tensor, ...], info: str) -> bytes:

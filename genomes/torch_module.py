@@ -33,9 +33,10 @@ class _BlockModule(nn.Module):
         buf("bias", block.bias)
         buf("response", block.response)
         buf("weight", block.weight)
-        buf("index", block.index, torch.long)
-        buf("mask", block.mask, torch.bool)
-        buf("count", block.count)
+        if block.aggregation != "sum":  # a sum is a matrix product; only the other aggregations gather and mask
+            buf("index", block.index, torch.long)
+            buf("mask", block.mask, torch.bool)
+            buf("count", block.count)
 
     def forward(self, sources: torch.Tensor) -> torch.Tensor:
         if self.aggregation == "sum":

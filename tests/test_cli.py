@@ -152,6 +152,46 @@ def test_export_onnx_matches_the_phenotype(xor_run, tmp_path):
     np.testing.assert_allclose(got, genome.phenotype().activate(x.astype(np.float64)), atol=1e-5)
 
 
+def test_exports_describe_their_task_and_pt2_is_a_torch_export_program(xor_run, tmp_path):
+    import onnx
+    import torch
+
+    from genomes.export import load_genome
+
+    interface = {"inputs": ["a", "b"], "outputs": ["a xor b"], "preprocessing": "none (inputs are 0 or 1)",
+                 "decode": "above 0.5 is 1, else 0"}
+    result = evolve("export", str(xor_run), "--format", "json", "-o", str(tmp_path / "x.json"))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "x.json").read_text())
+    assert document["task"] == "xor" and document["interface"] == interface
+    result = evolve("export", str(xor_run), "--format", "pt2", "-o", str(tmp_path / "x.pt2"))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    extra = {"neat_export.json": ""}
+    program = torch.export.load(str(tmp_path / "x.pt2"), extra_files=extra)
+    assert json.loads(extra["neat_export.json"])["metadata"]["interface"] == interface
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [0.5, 0.5]], dtype=np.float32)
+    genome = load_genome(xor_run / "best.json")
+    np.testing.assert_allclose(program.module()(torch.from_numpy(x)).numpy(),
+                               genome.phenotype().activate(x.astype(np.float64)), atol=1e-5)
+    result = evolve("export", str(xor_run), "--format", "onnx", "-o", str(tmp_path / "x.onnx"))
+    assert result.returncode == 0, result.stderr
+    properties = {p.key: p.value for p in onnx.load(str(tmp_path / "x.onnx")).metadata_props}
+    assert json.loads(properties["neat_export"])["metadata"]["interface"] == interface
+
+
+def test_exporting_a_cell_network_without_trained_weights_warns(tmp_path):
+    from genomes.base import MutationContext
+    from genomes.cnn_cell import CnnCellConfig, CnnCellGenome
+    from genomes.innovation import InnovationTracker
+
+    config = CnnCellConfig(input_shape=[1, 8, 8], num_outputs=3, width=8, widths=[8], cells=2, cells_options=[2])
+    genome = CnnCellGenome.initial(config, np.random.default_rng(0), MutationContext(config, InnovationTracker()))
+    (tmp_path / "cell.json").write_text(json.dumps(genome.to_dict()))
+    result = evolve("export", str(tmp_path / "cell.json"), "--format", "pt2", "-o", str(tmp_path / "cell.pt2"))
+    assert result.returncode == 0, result.stderr
+    assert "has no trained weights" in result.stderr and "untrained, random weights" in result.stderr
+
+
 def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
     import signal
     import subprocess
