@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from evolve.evaluation import remote_payload
@@ -72,7 +72,8 @@ class AutoExecutor:
         """Where the chunks went, for the run's summary."""
         return {**self.chunks, "ray_started": self._starter is not None}
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int],
+            done: Callable[[int], None] | None = None) -> list[Any]:
         if len(payloads) != len(seeds):
             raise ValueError("payloads and seeds differ in length")
         several = len(payloads) >= 2
@@ -81,12 +82,16 @@ class AutoExecutor:
             ray_executor = self._ready() if several else None
             if ray_executor is not None:
                 rest = [remote_payload(p) for p in payloads[i:]]
-                results[i:] = ray_executor.map(fn, rest, seeds[i:])
+                offset = i
+                results[i:] = ray_executor.map(fn, rest, seeds[i:],
+                                               None if done is None else lambda index: done(offset + index))
                 self.chunks["ray"] += len(rest)
                 return results
             started = time.perf_counter()
             results[i] = self._serial.map(fn, [payloads[i]], [seeds[i]])[0]
             self.chunks["in_process"] += 1
+            if done is not None:
+                done(i)
             if several:
                 self._spent += time.perf_counter() - started
                 self._maybe_start(self._generations + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,12 @@ class Callback:
 
     def on_start(self, state: StrategyState, progress: RunProgress) -> None:
         """Before the first generation of this call (a resumed run starts at `state.generation`)."""
+
+    def on_evaluated(self, generation: int, evaluated: int, total: int) -> None:
+        """While a generation is evaluated: `evaluated` of its `total` genomes have results (after each chunk)."""
+
+    def on_phase(self, message: str) -> None:
+        """A long phase outside the generations begins (the task's final report on the best genome)."""
 
     def on_generation(self, record: GenerationRecord) -> bool | None:
         """After every generation; return True to stop the run here."""
@@ -76,14 +83,26 @@ class ProgressBar(Callback):
     def __init__(self, total: int) -> None:
         self.total = total
         self.bar: Any = None
+        self._drawn = time.monotonic()
 
     def on_start(self, state: StrategyState, progress: RunProgress) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=self.total, initial=state.generation, unit="gen", file=sys.stderr, dynamic_ncols=True)
 
+    def on_evaluated(self, generation: int, evaluated: int, total: int) -> None:
+        """Within a generation that takes a while, the genomes evaluated so far (redrawn at most twice a second)."""
+        if time.monotonic() - self._drawn >= 0.5:
+            self.bar.set_description_str(f"generation {generation}: {evaluated}/{total} genomes")
+            self._drawn = time.monotonic()
+
+    def on_phase(self, message: str) -> None:
+        self.bar.set_description_str(message)
+
     def on_generation(self, record: GenerationRecord) -> None:
         metrics = record.metrics
+        self.bar.set_description_str("", refresh=False)
+        self._drawn = time.monotonic()
         self.bar.set_postfix(best=f"{_best_so_far(record):.4g}", mean=f"{metrics['mean_fitness']:.4g}",
                              species=metrics.get("n_species"), refresh=False)
         self.bar.update(1)
@@ -93,12 +112,29 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+PROGRESS_SECONDS = 10.0  # a plain progress line within a generation after this long without one
+
+
 class ProgressLines(Callback):
     """One line per generation on stderr, plain text or JSON: for logs and pipes, where a bar's carriage returns
     garble the file. Generations are numbered from 0, as in metrics.jsonl."""
 
-    def __init__(self, total: int, as_json: bool = False) -> None:
-        self.total, self.as_json = total, as_json
+    def __init__(self, total: int, as_json: bool = False, every: float = PROGRESS_SECONDS) -> None:
+        self.total, self.as_json, self.every = total, as_json, every
+        self._last = time.monotonic()
+
+    def on_evaluated(self, generation: int, evaluated: int, total: int) -> None:
+        """A line within a generation once `every` seconds have passed without one (long generations only)."""
+        if time.monotonic() - self._last >= self.every and evaluated < total:
+            self._print({"generation": generation, "evaluated": evaluated, "of": total},
+                        f"generation {generation}: {evaluated}/{total} genomes evaluated")
+
+    def on_phase(self, message: str) -> None:
+        self._print({"phase": message}, message)
+
+    def _print(self, figures: dict[str, Any], text: str) -> None:
+        print(json.dumps(figures) if self.as_json else text, file=sys.stderr, flush=True)
+        self._last = time.monotonic()
 
     def on_generation(self, record: GenerationRecord) -> None:
         metrics, progress = record.metrics, record.progress
@@ -108,15 +144,11 @@ class ProgressLines(Callback):
             "species": metrics.get("n_species"), "evaluations": progress.evaluations,
             "wall_seconds": round(progress.wall_seconds, 3), "solved": progress.solved,
         }
-        if self.as_json:
-            line = json.dumps(figures)
-        else:
-            species = "" if figures["species"] is None else f", {figures['species']} species"
-            line = (f"generation {record.generation} ({record.generation + 1}/{self.total}): best "
-                    f"{figures['best']:.6g} (so far {figures['best_so_far']:.6g}), mean {figures['mean']:.4g}"
-                    f"{species}, {progress.evaluations:,} evaluations, {progress.wall_seconds:.1f} s"
-                    f"{', solved' if progress.solved else ''}")
-        print(line, file=sys.stderr, flush=True)
+        species = "" if figures["species"] is None else f", {figures['species']} species"
+        self._print(figures, f"generation {record.generation} ({record.generation + 1}/{self.total}): best "
+                             f"{figures['best']:.6g} (so far {figures['best_so_far']:.6g}), mean {figures['mean']:.4g}"
+                             f"{species}, {progress.evaluations:,} evaluations, {progress.wall_seconds:.1f} s"
+                             f"{', solved' if progress.solved else ''}")
 
 
 def progress_callback(log_format: str, total: int) -> Callback:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -57,16 +58,39 @@ def verify_genome(payload: dict[str, Any], seed: int) -> EvalResult:
 
 
 def evaluate_population(
-    executor: Executor, source: TaskSource, documents: list[Any], seeds: list[int], size: int
+    executor: Executor, source: TaskSource, documents: list[Any], seeds: list[int], size: int,
+    evaluated: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate a population in chunks of `size` genomes. The chunks are the same whatever the executor, so batched
-    evaluation sees the same inputs (and gives bit-identical results) serially and on any number of workers."""
+    evaluation sees the same inputs (and gives bit-identical results) serially and on any number of workers.
+    `evaluated(count)` hears how many genomes have results so far, as each chunk's arrive."""
     payloads = [
         {"task": source, "genomes": documents[i : i + size], "seeds": seeds[i : i + size]}
         for i in range(0, len(documents), size)
     ]
-    chunks = executor.map(evaluate_chunk, payloads, [p["seeds"][0] for p in payloads])
+    starts = [p["seeds"][0] for p in payloads]
+    if evaluated is None or not _reports_progress(executor):
+        chunks = executor.map(evaluate_chunk, payloads, starts)
+    else:
+        count = 0
+
+        def done(index: int) -> None:
+            nonlocal count
+            count += len(payloads[index]["genomes"])
+            evaluated(count)
+
+        chunks = executor.map(evaluate_chunk, payloads, starts, done)
     return [result for chunk in chunks for result in chunk]
+
+
+def _reports_progress(executor: Executor) -> bool:
+    """Whether the executor's `map` takes `done` (a user's executor written before it existed may not)."""
+    import inspect
+
+    try:
+        return "done" in inspect.signature(executor.map).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def remote_payload(payload: dict[str, Any]) -> dict[str, Any]:

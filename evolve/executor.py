@@ -19,7 +19,12 @@ class Executor(Protocol):
     in_process: bool  # payloads may carry live genome objects instead of their JSON documents
     failures: list[dict[str, Any]]  # chunks that lost their worker and were evaluated again
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]: ...
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int],
+            done: Callable[[int], None] | None = None) -> list[Any]:
+        """`fn(payload, seed)` for every payload, results in payload order; `done(index)` is called in this process
+        as each payload's result arrives (for progress). Executors written before `done` existed, without the
+        argument, still work: progress then shows whole generations only."""
+        ...
 
     def close(self) -> None: ...
 
@@ -35,13 +40,19 @@ class SerialExecutor:
     def __init__(self) -> None:
         self.failures: list[dict[str, Any]] = []
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int],
+            done: Callable[[int], None] | None = None) -> list[Any]:
         torch = sys.modules.get("torch")  # pinned only where something imported it: never imported for this
         threads = torch.get_num_threads() if torch is not None else 0
         if torch is not None:
             torch.set_num_threads(1)
         try:
-            return [fn(payload, seed) for payload, seed in zip(payloads, seeds, strict=True)]
+            results = []
+            for index, (payload, seed) in enumerate(zip(payloads, seeds, strict=True)):
+                results.append(fn(payload, seed))
+                if done is not None:
+                    done(index)
+            return results
         finally:
             if torch is not None:
                 torch.set_num_threads(threads)

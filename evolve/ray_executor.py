@@ -16,7 +16,7 @@ import socket
 import sys
 from pathlib import Path
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,16 +115,18 @@ class RayExecutor:
         slot = _Slot(Evaluator.options(**self._options).remote(max(1, int(cpus)), gpus))
         self._starting[slot.actor.ready.remote()] = slot
 
-    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int]) -> list[Any]:
-        """`fn` over every payload, results in payload order; a chunk whose worker dies is evaluated again."""
+    def map(self, fn: EvalFn, payloads: Sequence[dict[str, Any]], seeds: Sequence[int],
+            done: Callable[[int], None] | None = None) -> list[Any]:
+        """`fn` over every payload, results in payload order (`done(index)` as each arrives); a chunk whose worker
+        dies is evaluated again."""
         if len(payloads) != len(seeds):
             raise ValueError("payloads and seeds differ in length")
         queue = deque(range(len(payloads)))
         attempts = [0] * len(payloads)
         results: list[Any] = [None] * len(payloads)
         index_of: dict[int, int] = {}  # ticket -> payload index
-        done = 0
-        while done < len(payloads):
+        finished = 0
+        while finished < len(payloads):
             while queue and self._idle:
                 index = queue.popleft()
                 attempts[index] += 1
@@ -146,7 +148,9 @@ class RayExecutor:
                 queue.appendleft(index)
                 continue
             results[index] = result
-            done += 1
+            finished += 1
+            if done is not None:
+                done(index)
         return results
 
     # -- one call at a time: the interface `map` and the tuning pool share ---------------------------------------

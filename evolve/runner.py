@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.task import Task
 from evolve.callbacks import Callback, GenerationRecord, Termination
 from evolve.champion_test import ChampionTest
 from evolve.evaluation import TaskSource, evaluate_population, task_for
@@ -80,7 +81,14 @@ class Runner:
         generation = state.generation
         genomes = population.genomes
         documents = genomes if self.executor.in_process else [g.shared_dict() for g in genomes]
-        results = evaluate_population(self.executor, self.source, documents, population.seeds, self.chunk_size)
+        total = len(documents)
+
+        def evaluated(count: int) -> None:
+            for callback in self.callbacks:
+                callback.on_evaluated(generation, count, total)
+
+        results = evaluate_population(self.executor, self.source, documents, population.seeds, self.chunk_size,
+                                      evaluated)
         evaluations = Evaluations.from_results(results)
         state, metrics = self.strategy.tell(state, population, evaluations)
         progress.evaluations += len(population)
@@ -113,6 +121,9 @@ class Runner:
         if state.best is None:
             return {}
         started = time.perf_counter()
+        if type(self.task).final_report is not Task.final_report:
+            for callback in self.callbacks:
+                callback.on_phase("final report on the best genome (a cell search retrains it and its baselines)")
         report = self.task.final_report(state.best["genome"], state.seed, self.out_dir)
         if report:
             report["final_wall_seconds"] = time.perf_counter() - started

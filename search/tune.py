@@ -17,6 +17,7 @@ repeating the first call's.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -197,7 +198,10 @@ def tune(config: TuneConfig, out_dir: Path, trials: int | None = None, storage: 
                 raise
             pending.remove(trial)
             heartbeats.discard(trial._trial_id)
-            finished += _tell(study, trial, outcome)
+            told = _tell(study, trial, outcome)
+            finished += told
+            if told:
+                _report_trial(trial, outcome, finished, wanted)
     finally:
         heartbeats.close()
         for trial in pending:  # interrupted (Ctrl-C, lost workers): the trials go back into the queue
@@ -234,6 +238,17 @@ def _tell(study: Any, trial: Any, outcome: dict[str, Any] | Exception) -> int:
         values = outcome["values"]
         study.tell(trial, values[0] if len(values) == 1 else values)
     return 1
+
+
+def _report_trial(trial: Any, outcome: dict[str, Any], finished: int, wanted: int) -> None:
+    """One line on stderr per finished trial of this call, so a long study never sits silent."""
+    if outcome["state"] == "pruned":
+        result = "pruned"
+    else:
+        result = "value " + ", ".join(f"{v:.6g}" for v in outcome["values"])
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
+    print(f"trial {trial.number} ({finished}/{wanted} of this call): {result}; {params}", file=sys.stderr,
+          flush=True)
 
 
 def _pool(config: TuneConfig):

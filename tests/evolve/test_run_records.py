@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import evolve
+from envs.xor import XorTask
+from evolve.callbacks import ProgressLines
 from evolve.plot import species_sizes
 from tests.run_helpers import REPO
 
@@ -110,3 +113,30 @@ def test_plot_draws_one_run_or_overlays_several(xor_run, tmp_path):
                            (["plot", str(other), "-o", str(tmp_path / "x.bmp")], "the plot must be")):
         result = evolve_cli(*args)
         assert result.returncode == 2 and fragment in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@dataclass(frozen=True)
+class ReportingXor(XorTask):
+    """XOR with a final report, like the cell search's retraining."""
+
+    def final_report(self, genome, seed, out_dir):
+        return {"report": 1.0}
+
+
+def test_long_generations_report_chunk_progress_and_the_final_report_is_announced(capsys):
+    lines = ProgressLines(3, every=0.0)
+    evolve.run(XOR, task=ReportingXor(), seed=1, workers=0, generations=3,
+               overrides={**SETTINGS, "run.chunk_size": 20}, callbacks=[lines])
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("generation 0:")] == [
+        "generation 0: 20/60 genomes evaluated", "generation 0: 40/60 genomes evaluated"]
+    assert err[-1] == "final report on the best genome (a cell search retrains it and its baselines)"
+    assert sum(line.startswith("generation ") and "(" in line for line in err) == 3  # one per generation
+
+
+def test_tune_prints_a_line_per_finished_trial(tmp_path):
+    result = evolve_cli("tune", "configs/tune-xor-neat.toml", "--trials", "2", "--out", str(tmp_path / "study"),
+                        "--storage", f"sqlite:///{tmp_path / 'study.db'}")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("trial ")]
+    assert len(lines) == 2 and lines[0].startswith("trial 0 (1/2 of this call): value ")
