@@ -79,7 +79,8 @@ def run(
 # Keys `resume` may change: where and how the run is carried out, and when it stops; none of them changes a
 # trajectory (evaluation seeds never depend on the executor), so a resumed run stays exactly the uninterrupted one.
 RESUMABLE_KEYS = frozenset({"run.generations", "run.stop_on_solve", "run.workers", "run.executor", "run.address",
-                            "run.keep_checkpoints", "run.progress", "run.log_format", "env.rom"})
+                            "run.keep_checkpoints", "run.progress", "run.log_format", "log.tensorboard",
+                            "env.rom"})
 
 
 def resume(
@@ -132,6 +133,12 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
     if run_dir is not None:
         directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints)
     extra = [progress_callback(config.run.log_format, config.run.generations)] if config.run.progress else []
+    if config.log.tensorboard:
+        if run_dir is None:
+            raise ConfigError("log.tensorboard writes under the run directory: give the run an `out` folder")
+        from evolve.tensorboard_log import TensorBoardLog
+
+        extra.append(TensorBoardLog(run_dir / "tensorboard"))
     everything = [c for c in (directory, recorder, *extra, *callbacks) if c is not None]
     start = state.generation
     owned = executor is None

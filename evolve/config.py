@@ -88,6 +88,14 @@ class IslandsSection:
 
 
 @dataclass
+class LogSection:
+    """Where a run's figures go besides its run directory (Runner callbacks; off by default, no import when off)."""
+
+    tensorboard: bool = param(False, doc="write TensorBoard scalars and histograms under RUN/tensorboard (needs the "
+                              "tensorboard package: pip install tensorboard)")
+
+
+@dataclass
 class PopulationSection:
     size: int = param(150, ge=2, le=MAX_POPULATION)
 
@@ -139,6 +147,7 @@ class RunConfig:
     genome: GenomeSection = field(default_factory=GenomeSection)
     species: SpeciesConfig = field(default_factory=SpeciesConfig)
     reproduction: ReproductionConfig = field(default_factory=ReproductionConfig)
+    log: LogSection = field(default_factory=LogSection)
     env: EnvSection = field(default_factory=EnvSection)
     genome_config: Any = None  # the section named after genome.kind ([neat], [cnn], [rnn]: genomes.kinds)
 
@@ -180,6 +189,7 @@ SECTIONS: dict[str, type] = {
     "genome": GenomeSection,
     "species": SpeciesConfig,
     "reproduction": ReproductionConfig,
+    "log": LogSection,
 }
 
 

@@ -25,7 +25,8 @@ from genomes.atomic_io import json_bytes, write_bytes_atomic, write_json_atomic
 
 
 log = logging.getLogger(__name__)
-RUN_FILES = ("config.toml", "metrics.jsonl", "champions.jsonl", "best.json", "summary.json", "checkpoints")
+RUN_FILES = ("config.toml", "metrics.jsonl", "champions.jsonl", "best.json", "summary.json", "checkpoints",
+             "tensorboard")
 
 
 class RunDirectory(Callback):
