@@ -90,6 +90,12 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     plot.add_argument("runs", type=path_argument, nargs="+", metavar="RUN", help="run directories (overlaid)")
     plot.add_argument("-o", "--output", type=path_argument, required=True, help=".png, .svg or .pdf")
 
+    dashboard = sub.add_parser("dashboard", help="serve a live, read-only web page over a folder of runs and studies")
+    dashboard.add_argument("runs_dir", type=path_argument, nargs="?", default=Path("runs"), metavar="RUNS_DIR",
+                           help="the folder of runs (default: runs)")
+    dashboard.add_argument("--port", type=int, default=8050)
+    dashboard.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1: this machine only")
+
     if plugins:
         from importlib.metadata import entry_points
 
@@ -255,6 +261,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from evolve.dashboard import serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    serve(args.runs_dir, args.host, args.port)
+    return 0
+
+
 COMMANDS = {
     "run": _cmd_run,
     "resume": _cmd_resume,
@@ -262,6 +277,7 @@ COMMANDS = {
     "export": _cmd_export,
     "replay": _cmd_replay,
     "plot": _cmd_plot,
+    "dashboard": _cmd_dashboard,
 }
 BUILT_IN = frozenset(COMMANDS)  # plugin commands join COMMANDS when the parser scans for them
 
