@@ -234,6 +234,11 @@ def _print_summary(run_dir: Path, summary: dict[str, Any]) -> None:
         f"{status} ({summary['generations']} generations, {summary['evaluations']:,} evaluations), "
         f"best fitness {summary['best_fitness']:.6g}, {summary['wall_seconds']:.1f}s; run directory: {run_dir}"
     )
+    if "test_score" in summary:  # a cell search's final report: the retrained best network beside its baselines
+        what = "test accuracy" if "test_accuracy" in summary else "test score"
+        print(f"final report: {what} {summary['test_score']:.4g} with {summary['params']:,} parameters; best "
+              f"baseline {summary.get('baseline')}: {summary.get('baseline_test_score', float('nan')):.4g} with "
+              f"{summary.get('baseline_params', 0):,} parameters")
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

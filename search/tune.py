@@ -73,8 +73,10 @@ def open_study(config: TuneConfig, storage: str, name: str) -> Any:
                 pruner=make_pruner("none" if multi else config.tune.pruner),
             )
             break
-        except sqlalchemy.exc.OperationalError as exc:
-            if "already exists" in str(exc) and attempt < 2:  # another driver created the tables just now
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
+            # another driver created the tables (or stamped their version) just now: open what it made
+            racing = "already exists" in str(exc) or isinstance(exc, sqlalchemy.exc.IntegrityError)
+            if racing and attempt < 2:
                 time.sleep(0.5)
                 continue
             raise ConfigError(f"cannot open study {name!r} at storage {storage!r}: {_first_line(exc)}") from None

@@ -39,6 +39,7 @@ RUN_KEYS = {
              "add_connection_attempts", "compatibility_weight", "compatibility_normalize_min", "response_max"],
     "genome": ["kind"],
     "env": ["id", "episodes", "max_steps", "solve_return", "no_such_key"],
+    "log": ["tensorboard", "no_such_key"],
 }
 TUNE_BAD_TABLES: list[Any] = [
     {"low": 1.0, "high": math.inf}, {"low": math.nan, "high": 1.0}, {"low": 2.0, "high": 1.0},

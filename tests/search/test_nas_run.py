@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from envs.supervised_task import SupervisedTask
-from evolve.cli import main
+from evolve.cli import _print_summary, main
 from evolve.config import ConfigError, parse_config
 from evolve.executor import SerialExecutor
 from tests.run_helpers import resume_run, start_run
@@ -25,9 +25,12 @@ TINY = ("population.size=4", "run.generations=2", "env.epochs=1", "env.rungs=1",
 CNN_DIGITS = ("env.dataset=digits", "cnn.width=8", "cnn.widths=[8]", "cnn.cells=2", "cnn.cells_options=[2]", *TINY)
 
 
-def test_cnn_search_reports_test_accuracy_beside_the_baseline_and_exports_trained_weights(tmp_path):
+def test_cnn_search_reports_test_accuracy_beside_the_baseline_and_exports_trained_weights(tmp_path, capsys):
     run_dir = tmp_path / "run"
     summary = start_run(run_config("nas-cnn-mnist1d", *CNN_DIGITS), run_dir, SerialExecutor())
+    _print_summary(run_dir, summary)  # the command's last lines
+    assert (f"final report: test accuracy {summary['test_accuracy']:.4g} with {summary['params']:,} parameters; "
+            f"best baseline cnn: {summary['baseline_test_accuracy']:.4g}") in capsys.readouterr().out
     for key in ("test_accuracy", "baseline_test_accuracy", "params", "baseline_params", "final_wall_seconds",
                 "wall_seconds", "train_epochs"):
         assert summary[key] is not None and summary[key] >= 0, key
