@@ -61,6 +61,7 @@ def main() -> None:
             evolve.run(ROOT / "configs" / "xor.toml", seed=seed, workers=0, generations=20, overrides=SETTINGS,
                        out=runs / f"short-s{seed}")
         made = time.perf_counter() - started
+        print(f"made {args.runs} runs in {made:.0f} s", file=sys.stderr, flush=True)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

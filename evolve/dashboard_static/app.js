@@ -48,6 +48,7 @@ async function refreshEntries() {
 
 async function openEntry(entry) {
   state.open = entry;
+  state.fetching = false;
   state.lines = [];
   state.videos = [];
   for (const chart of Object.values(state.charts)) chart.destroy();
@@ -67,14 +68,22 @@ async function openEntry(entry) {
   document.querySelectorAll("#entries tr").forEach((r) => r.classList.toggle("selected", r.dataset.path === entry.path));
 }
 
+const lastGeneration = () => (state.lines.length ? state.lines[state.lines.length - 1].generation : -1);
+
 async function refreshRun() {
   const entry = state.open;
-  if (!entry || entry.kind !== "run" || entry.status === "damaged") return;
-  const after = state.lines.length ? state.lines[state.lines.length - 1].generation : -1;
-  const data = await json(`/api/run/curves?path=${q(entry.path)}&after=${after}`);
+  if (!entry || entry.kind !== "run" || entry.status === "damaged" || state.fetching) return;
+  state.fetching = true;  // the poll and a click never fetch the same generations twice
+  let data;
+  try {
+    data = await json(`/api/run/curves?path=${q(entry.path)}&after=${lastGeneration()}`);
+  } finally {
+    state.fetching = false;
+  }
   if (state.open !== entry) return;
-  const fresh = data.lines.length > 0;
-  state.lines.push(...data.lines);
+  const newer = data.lines.filter((l) => l.generation > lastGeneration());
+  const fresh = newer.length > 0;
+  state.lines.push(...newer);
   if (fresh || !state.charts.fitness) {
     drawFitness();
     drawSpecies();
@@ -128,7 +137,8 @@ function drawSpecies() {
   const keys = [];
   const seen = new Set();
   for (const l of lines) for (const s of l.species || []) if (!seen.has(s[0])) { seen.add(s[0]); keys.push(s[0]); }
-  const sizes = keys.map((k) => lines.map((l) => ((l.species || []).find((s) => s[0] === k) || [k, 0])[1]));
+  const byKey = lines.map((l) => new Map((l.species || []).map((s) => [s[0], s[1]])));
+  const sizes = keys.map((k) => byKey.map((m) => m.get(k) || 0));
   const cumulative = [];
   sizes.forEach((row, i) => cumulative.push(row.map((v, j) => v + (i ? cumulative[i - 1][j] : 0))));
   const holder = document.getElementById("species-chart");
