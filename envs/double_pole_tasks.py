@@ -185,11 +185,28 @@ def replay_balance(network: Network, velocities: bool, max_steps: int, sink: Cal
     return max_steps
 
 
+class PoleTask(Task):
+    """What both pole tasks share: their interface and a replay of the standard start as a drawn cart."""
+
+    velocities: ClassVar[bool]
+    max_steps: int
+    replay_fps: ClassVar[float] = 50.0
+
+    def interface(self) -> dict[str, Any]:
+        return pole_interface(self.velocities)
+
+    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
+        """The standard start balanced for at most REPLAY_STEPS steps, drawn; the fitness is the steps."""
+        steps = replay_balance(network, self.velocities, min(self.max_steps, REPLAY_STEPS), sink)
+        return EvalResult(float(steps), {"steps": float(steps)}, solved=False)
+
+
 @dataclass(frozen=True)
-class DoublePoleVelocityTask(Task):
+class DoublePoleVelocityTask(PoleTask):
     """Markov double pole: fitness is the number of steps balanced from the standard start."""
 
     env_id: ClassVar[str] = "dpv"
+    velocities: ClassVar[bool] = True
     max_steps: int = param(100_000, ge=1, le=100_000_000, doc="steps to balance (the paper: 100,000, ~30 simulated minutes)")
 
     num_inputs: ClassVar[int] = 6
@@ -209,22 +226,12 @@ class DoublePoleVelocityTask(Task):
     def _result(self, steps: int) -> EvalResult:
         return EvalResult(float(steps), {"steps": float(steps)}, solved=steps >= self.max_steps)
 
-    def interface(self) -> dict[str, Any]:
-        return pole_interface(True)
-
-    replay_fps: ClassVar[float] = 50.0
-
-    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
-        """The standard start balanced for at most REPLAY_STEPS steps, drawn."""
-        steps = replay_balance(network, True, min(self.max_steps, REPLAY_STEPS), sink)
-        return EvalResult(float(steps), {"steps": float(steps)}, solved=False)
-
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)
 
 
 @dataclass(frozen=True)
-class DoublePoleNoVelocityTask(Task):
+class DoublePoleNoVelocityTask(PoleTask):
     """Non-Markov double pole (x, theta1, theta2 only; meant for recurrent genomes) with Gruau et al.'s damping
     fitness. A genome balancing `max_steps` is a candidate; `verify` is the paper's champion test: balance
     `verify_steps` from the standard start, then at least `generalization_threshold` of the 625 grid starts for
@@ -232,6 +239,7 @@ class DoublePoleNoVelocityTask(Task):
     Both tests ask for every step; the reference code let 99,999 and 999 steps pass."""
 
     env_id: ClassVar[str] = "dpnv"
+    velocities: ClassVar[bool] = False
     max_steps: int = param(1000, ge=JIGGLE_WINDOW, le=100_000_000, doc="episode length of the damping fitness")
     verify_steps: int = param(100_000, ge=1, le=100_000_000, doc="steps the champion must balance from the standard start")
     generalization_steps: int = param(1000, ge=1, le=10_000_000, doc="steps each generalization start must balance")
@@ -254,16 +262,6 @@ class DoublePoleNoVelocityTask(Task):
 
     def _result(self, steps: int, fitness: float) -> EvalResult:
         return EvalResult(fitness, {"steps": float(steps)}, solved=steps >= self.max_steps)
-
-    def interface(self) -> dict[str, Any]:
-        return pole_interface(False)
-
-    replay_fps: ClassVar[float] = 50.0
-
-    def replay(self, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]) -> EvalResult:
-        """The standard start balanced for at most REPLAY_STEPS steps, drawn (the fitness is the steps)."""
-        steps = replay_balance(network, False, min(self.max_steps, REPLAY_STEPS), sink)
-        return EvalResult(float(steps), {"steps": float(steps)}, solved=False)
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         long_steps = balance(network, self.verify_steps, velocities=False)
