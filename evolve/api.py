@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evolve.callbacks import Callback, MetricsRecorder, Termination, progress_callback
-from evolve.config import ConfigError, RunConfig, apply_override, parse_config, read_toml, set_key
+from evolve.config import (
+    ConfigError, RunConfig, apply_override, check_folder_path, parse_config, read_toml, set_key,
+)
 from evolve.evaluation import task_for
 from evolve.executor import Executor, make_executor
 from evolve.run_directory import RunDirectory, read_resume_point
@@ -224,9 +226,5 @@ def _new_run_dir(run_dir: Path) -> Path:
         raise ConfigError(f"{run_dir} already holds a run; continue it with `evolve resume {run_dir}`")
     if run_dir.is_dir() and any(run_dir.iterdir()):
         raise ConfigError(f"{run_dir or '.'} is a folder that is not empty; name a new run directory")
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"{run_dir} is a file, not a run directory")
-    for parent in run_dir.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"{run_dir}: {parent} is a file, not a folder")
+    check_folder_path(run_dir, "a run directory")
     return run_dir

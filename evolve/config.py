@@ -193,6 +193,15 @@ SECTIONS: dict[str, type] = {
 }
 
 
+def check_folder_path(path: Path, what: str) -> None:
+    """A ConfigError when `path`, a folder a command would write into, is a file or lies under one."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} is a file, not {what}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{path}: {parent} is a file, not a folder")
+
+
 def read_toml(path: Path, what: str = "config") -> dict[str, Any]:
     """A TOML file's tables; a missing file or invalid TOML is a ConfigError naming the file."""
     if not path.is_file():

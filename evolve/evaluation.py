@@ -85,11 +85,16 @@ def evaluate_population(
 
 def _reports_progress(executor: Executor) -> bool:
     """Whether the executor's `map` takes `done` (a user's executor written before it existed may not)."""
+    return _map_takes_done(type(executor))
+
+
+@lru_cache(maxsize=None)
+def _map_takes_done(cls: type) -> bool:
     import inspect
 
     try:
-        return "done" in inspect.signature(executor.map).parameters
-    except (TypeError, ValueError):
+        return "done" in inspect.signature(cls.map).parameters
+    except (TypeError, ValueError, AttributeError):
         return False
 
 

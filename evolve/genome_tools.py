@@ -56,10 +56,14 @@ def export_genome(path: str | Path, fmt: str, output: str | Path) -> Path:
     from genomes.neat_genome import NeatGenome
 
     source = genome_path(path)
-    weights, sample_shape = _trained_weights(source)
+    env_id, task = _run_task(source)
+    weights = _trained_weights(source)
+    sample_shape = task.input_shape if weights is not None and task is not None else None
     _refuse_run_files(source, weights, Path(output))
     genome = load_genome(source)
-    metadata: dict[str, Any] = {"source": str(source), **_task_description(source)}
+    metadata: dict[str, Any] = {"source": str(source)}
+    if task is not None:  # how to feed the network and read its answer
+        metadata.update(task=env_id, interface=task.interface())
     if not isinstance(genome, NeatGenome):
         metadata["trained_weights"] = weights is not None
         if weights is None:
@@ -69,16 +73,16 @@ def export_genome(path: str | Path, fmt: str, output: str | Path) -> Path:
     return Path(output)
 
 
-def _task_description(source: Path) -> dict[str, Any]:
-    """The task of the run `source` belongs to, and how to feed its network and read its answer (empty for a genome
-    file outside a run directory)."""
+def _run_task(source: Path) -> tuple[str | None, Any]:
+    """The env id and task of the run `source` belongs to (its config.toml beside it); (None, None) for a genome
+    file elsewhere."""
     config_path = source.parent / "config.toml"
     if not config_path.is_file():
-        return {}
+        return None, None
     from evolve.config import load_config
 
     config = load_config(config_path)
-    return {"task": config.env.id, "interface": config.env.make().interface()}
+    return config.env.id, config.env.make()
 
 
 def _refuse_run_files(source: Path, weights: Path | None, output: Path) -> None:
@@ -93,25 +97,19 @@ def _refuse_run_files(source: Path, weights: Path | None, output: Path) -> None:
         raise ConfigError(f"{output} is the run's own {target.name}; export to another file")
 
 
-def _trained_weights(source: Path) -> tuple[Path | None, tuple[int, ...] | None]:
-    """The trained weights a searched genome's best.json refers to, and its run's sample shape (None, None for
-    genomes that carry their weights, such as NEAT's)."""
+def _trained_weights(source: Path) -> Path | None:
+    """The trained weights a searched genome's best.json refers to (None for genomes that carry their weights,
+    such as NEAT's)."""
     try:
         document = json.loads(source.read_text())
     except (OSError, ValueError, RecursionError):  # load_genome then names the problem
-        return None, None
+        return None
     name = document.get("weights") if isinstance(document, dict) else None
     if not isinstance(name, str):
-        return None, None
+        return None
     if Path(name).name != name or name in (".", ".."):
         raise ConfigError(f"{source}: weights {name!r} must be a file beside it, not a path")
     weights = source.parent / name
     if not weights.is_file():
         raise ConfigError(f"{source} refers to trained weights {weights}, which do not exist")
-    shape = None
-    config_path = source.parent / "config.toml"
-    if config_path.is_file():
-        from evolve.config import load_config
-
-        shape = load_config(config_path).env.make().input_shape
-    return weights, shape
+    return weights

@@ -20,13 +20,9 @@ def check_report_dir(out_dir: Path) -> None:
     """`out_dir` may receive a study's reports: a new or empty folder, or one that holds only a study's own files
     (its reports, study.db, and hidden temporaries of atomic writes); a file, a path under a file, a run directory
     or a folder of the user's other files is a ConfigError, so that tuning never writes over them."""
-    from evolve.config import ConfigError
+    from evolve.config import ConfigError, check_folder_path
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"{out_dir} is a file, not a folder for the study's reports")
-    for parent in out_dir.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"{out_dir}: {parent} is a file, not a folder")
+    check_folder_path(out_dir, "a folder for the study's reports")
     if out_dir.is_dir():
         others = sorted(p.name for p in out_dir.iterdir()
                         if p.name not in REPORTS and not p.name.startswith(("study.db", ".")))
