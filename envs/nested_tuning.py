@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from torch import nn
 
+from envs.progress import progress_scope
 from envs.supervised import SupervisedData
 from genomes.streams import TAG_NESTED_TUNING, derived_word
 from envs.training import TrainConfig, TrainResult, train
@@ -89,7 +90,8 @@ def tune_candidate(
             pruned[0] = prune and epoch < config.epochs and trial.should_prune()
             return pruned[0]
 
-        model, result = train(build, data, config, seed, on_epoch=report)
+        with progress_scope(f"tuning trial {trial.number + 1}/{trials}"):
+            model, result = train(build, data, config, seed, on_epoch=report)
         spent[0] += result.epochs
         if pruned[0]:
             raise optuna.TrialPruned()

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs import supervised
+from envs.progress import progress_scope, report_progress
 from envs.task import EvalResult, Task
 from genomes.atomic_io import write_path_atomic
 from genomes.params import param
@@ -130,13 +131,16 @@ class SupervisedTask(Task):
         alive = list(range(len(genomes)))
         for rung, epochs in enumerate(budgets):
             for i in alive:
-                if rung == 0 and self.tune_trials > 0:
-                    study = self.tune(genomes[i].to_module, epochs, seeds[i])
-                    model, result, tuned[i] = study.model, study.result, study.params
-                    spent[i] += study.epochs
-                else:
-                    model, result = train(genomes[i].to_module, data, self.train_config(epochs, **tuned[i]), seeds[i])
-                    spent[i] += epochs
+                candidate = f"candidate {i + 1}/{len(genomes)}, " if len(genomes) > 1 else ""
+                with progress_scope(f"{candidate}rung {rung + 1}/{len(budgets)}"):
+                    if rung == 0 and self.tune_trials > 0:
+                        study = self.tune(genomes[i].to_module, epochs, seeds[i])
+                        model, result, tuned[i] = study.model, study.result, study.params
+                        spent[i] += study.epochs
+                    else:
+                        model, result = train(genomes[i].to_module, data, self.train_config(epochs, **tuned[i]),
+                                              seeds[i])
+                        spent[i] += epochs
                 results[i] = (epochs, result, latency_ms(model, data))
             if rung < len(budgets) - 1:
                 keep = max(1, math.ceil(len(alive) / self.eta))
@@ -174,15 +178,20 @@ class SupervisedTask(Task):
 
         data = self.data()
         final_seed = derived_seed(seed, TAG_FINAL_TRAINING)
-        model, searched, tuning = self._final_training(genome.to_module, final_seed)
+        report_progress(f"final retraining of the best genome ({self.final_epochs} epochs)", milestone=True)
+        with progress_scope("final retraining"):
+            model, searched, tuning = self._final_training(genome.to_module, final_seed)
         report: dict[str, Any] = {}
         if out_dir is not None:
             write_path_atomic(out_dir / WEIGHTS_FILE, lambda path: save_model(model.cpu(), str(path)))
             report["weights"] = WEIGHTS_FILE
         report.update({**_scores(searched, data.regression), **tuning, "latency_ms": latency_ms(model, data)})
         trained = {}
-        for name, build in baselines(data.kind, data.input_shape, data.num_classes or 1, self.baseline_width).items():
-            _, result, tuning = self._final_training(build, final_seed)
+        builders = baselines(data.kind, data.input_shape, data.num_classes or 1, self.baseline_width)
+        for k, (name, build) in enumerate(builders.items()):
+            report_progress(f"baseline {name} ({k + 1}/{len(builders)}, {self.final_epochs} epochs)", milestone=True)
+            with progress_scope(f"baseline {name}"):
+                _, result, tuning = self._final_training(build, final_seed)
             trained[name] = {**_scores(result, data.regression), **tuning}
         best = max(trained, key=lambda name: trained[name]["val_score"])  # chosen on validation, like the search
         report.update({"baseline": best, **{f"baseline_{k}": v for k, v in trained[best].items()},

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from envs.progress import report_progress
 from envs.supervised import Split, SupervisedData
 from genomes.params import param
 
@@ -122,6 +123,7 @@ def train(
                 schedule.step()
             val_loss, val_score = evaluate(model, data.val, data, device, config.amp)
             history.append({"epoch": epoch + 1, "train_loss": float(loss.detach()), "val_loss": val_loss, "val_score": val_score})
+            report_progress(f"epoch {epoch + 1}/{config.epochs}: validation {val_score:.4g}")
             if val_score > best_score:
                 best_score, best_state, since_best = val_score, copy.deepcopy(model.state_dict()), 0
             else:

@@ -11,6 +11,10 @@ milliseconds (XOR, CartPole, pole balancing) runs fastest without it. The rule:
 Results are identical either way: chunks are cut the same, and every genome carries its own seed. Mario, Atari and
 cell search cross the threshold within their first generation; a generation of a single chunk (the XOR and CartPole
 configs pack the population into one) never starts Ray. If Ray fails to start, evaluation stays here, with a warning.
+
+The starting thread lives until `close`: Ray starts its GCS and raylet with PR_SET_PDEATHSIG, which Linux fires when
+the *thread* that forked them exits, so a thread that returned after `ray.init` would take the cluster with it (the
+driver then aborts a minute later, when its GCS client gives up).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class AutoExecutor:
         self._ray: Any = None  # the RayExecutor, once its evaluators are ready
         self._starter: threading.Thread | None = None
         self._started: dict[str, Any] = {}  # what the starter thread left: "executor" or "error"
+        self._start_finished = threading.Event()  # the starter has put its executor or error in _started
+        self._release = threading.Event()  # set by close: the starter thread may end (Ray is shut down by then)
         self._spent, self._generations = 0.0, 0  # in-process seconds and count of generations of several chunks
         self.chunks = {"in_process": 0, "ray": 0}
 
@@ -118,10 +124,13 @@ class AutoExecutor:
             self._started["executor"] = executor
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread, which goes on without Ray
             self._started["error"] = exc
+        finally:
+            self._start_finished.set()
+        self._release.wait()  # Ray's processes die with this thread (see the module docstring)
 
     def _ready(self) -> Any:
         """The Ray executor once its start has finished; None while it starts, or if it never will."""
-        if self._ray is not None or self._starter is None or self._starter.is_alive():
+        if self._ray is not None or self._starter is None or not self._start_finished.is_set():
             return self._ray
         if "error" in self._started:
             error = self._started.pop("error")
@@ -134,8 +143,13 @@ class AutoExecutor:
 
     def close(self) -> None:
         if self._starter is not None:
-            self._starter.join()  # a Ray still starting must finish before it can shut down
+            self._start_finished.wait()  # a Ray still starting must finish before it can shut down
             self._ready()
-        if self._ray is not None:
-            self._ray.close()
-        self._serial.close()
+        try:
+            if self._ray is not None:
+                self._ray.close()
+        finally:
+            self._release.set()
+            if self._starter is not None:
+                self._starter.join()
+            self._serial.close()

@@ -43,6 +43,10 @@ class Callback:
     def on_phase(self, message: str) -> None:
         """A long phase outside the generations begins (the task's final report on the best genome)."""
 
+    def on_progress(self, message: str) -> None:
+        """Routine progress from inside the task's work ("generation 3: candidate 2/12, rung 1/3: epoch 4/10: ..."):
+        frequent, so show it throttled if at all."""
+
     def on_generation(self, record: GenerationRecord) -> bool | None:
         """After every generation; return True to stop the run here."""
         return None
@@ -98,6 +102,12 @@ class ProgressBar(Callback):
 
     def on_phase(self, message: str) -> None:
         self.bar.set_description_str(message)
+        self._drawn = time.monotonic()
+
+    def on_progress(self, message: str) -> None:
+        if time.monotonic() - self._drawn >= 0.5:
+            self.bar.set_description_str(message)
+            self._drawn = time.monotonic()
 
     def on_generation(self, record: GenerationRecord) -> None:
         metrics = record.metrics
@@ -131,6 +141,11 @@ class ProgressLines(Callback):
 
     def on_phase(self, message: str) -> None:
         self._print({"phase": message}, message)
+
+    def on_progress(self, message: str) -> None:
+        """A line once `every` seconds have passed without one."""
+        if time.monotonic() - self._last >= self.every:
+            self._print({"progress": message}, message)
 
     def _print(self, figures: dict[str, Any], text: str) -> None:
         print(json.dumps(figures) if self.as_json else text, file=sys.stderr, flush=True)

@@ -63,27 +63,58 @@ def _folders(root: Path, depth: int) -> list[Path]:
 
 def describe_run(root: Path, folder: Path) -> dict[str, Any]:
     """A run's line in the list: env, seed, generations, best fitness, solved, and its status (running, finished,
-    stopped, or damaged with the reason)."""
+    stopped, or damaged with the reason). The files are read again only when one of them changed (the list is polled,
+    and a long run's metrics.jsonl is megabytes)."""
     entry: dict[str, Any] = {"kind": "run", "path": folder.relative_to(root).as_posix(), "modified": _modified(folder)}
+    stamp = _stamp(folder)
+    cached = _RUN_CACHE.get(folder)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, _read_run(folder))
+        if len(_RUN_CACHE) >= MAX_CACHED_RUNS:
+            _RUN_CACHE.pop(next(iter(_RUN_CACHE)))
+        _RUN_CACHE[folder] = cached
+    entry.update(cached[1])
+    if "status" not in entry:
+        entry["status"] = "running" if time.time() - entry["modified"] < RUNNING_SECONDS else "stopped"
+    return entry
+
+
+MAX_CACHED_RUNS = 10_000
+_RUN_CACHE: dict[Path, tuple[tuple[tuple[int, int], ...], dict[str, Any]]] = {}
+_RUN_FILES = ("config.toml", "metrics.jsonl", "summary.json")
+
+
+def _stamp(folder: Path) -> tuple[tuple[int, int], ...]:
+    """(modification time, size) of each file a run's line is read from; (-1, -1) where one is missing."""
+    stamps = []
+    for name in _RUN_FILES:
+        try:
+            stat = (folder / name).stat()
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append((-1, -1))
+    return tuple(stamps)
+
+
+def _read_run(folder: Path) -> dict[str, Any]:
+    """The figures of a run's line, from its files ("status" only when finished or damaged)."""
+    figures: dict[str, Any] = {}
     try:
         config = _toml(folder / "config.toml")
-        entry.update(env=config.get("env", {}).get("id"), seed=config.get("run", {}).get("seed"),
-                     planned=config.get("run", {}).get("generations"))
-        lines = MetricsLog(folder / "metrics.jsonl").read()
-        last = lines[-1] if lines else {}
-        entry.update(generations=len(lines), best=max((m.get("best_fitness", float("-inf")) for m in lines),
-                                                      default=None), solved=bool(last.get("solved")))
+        figures.update(env=config.get("env", {}).get("id"), seed=config.get("run", {}).get("seed"),
+                       planned=config.get("run", {}).get("generations"))
         summary_path = folder / "summary.json"
         if summary_path.is_file():
             summary = json.loads(summary_path.read_text())
-            entry.update(status="finished", solved=bool(summary.get("solved")), best=summary.get("best_fitness"),
-                         generations=summary.get("generations"), solved_generation=summary.get("solved_generation"))
+            figures.update(status="finished", solved=bool(summary.get("solved")), best=summary.get("best_fitness"),
+                           generations=summary.get("generations"), solved_generation=summary.get("solved_generation"))
         else:
-            recent = time.time() - entry["modified"] < RUNNING_SECONDS
-            entry["status"] = "running" if recent else "stopped"
+            lines = MetricsLog(folder / "metrics.jsonl").read()
+            figures.update(generations=len(lines), solved=bool(lines[-1].get("solved")) if lines else False,
+                           best=max((m.get("best_fitness", float("-inf")) for m in lines), default=None))
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        entry.update(status="damaged", problem=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    return entry
+        figures.update(status="damaged", problem=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return figures
 
 
 def describe_study(root: Path, folder: Path) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """The module-level evaluation functions shipped to executors, and how a generation is cut into chunks.
 
-A chunk payload is {"task": task source, "genomes": [genome documents], "seeds": [ints]}. The task source is either
-a spec {"id": env id, "kwargs": {...}}, which every process resolves through `envs.registry` (so a task named
-"package.module:Name" is imported there), or a Task instance, which travels to Ray workers through Ray's own
-serialization (code in transit, never a file a user saves). Tasks are built once per process and reused, so
-expensive environments stay alive between chunks. An in-process executor may pass the run's genome objects in
-place of their documents (they are immutable), which saves a JSON round trip per genome.
+A chunk payload is {"task": task source, "genomes": [genome documents], "seeds": [ints], "first": the index of the
+chunk's first genome in the generation, "total": the generation's size}; the last two only label progress messages.
+The task source is either a spec {"id": env id, "kwargs": {...}}, which every process resolves through
+`envs.registry` (so a task named "package.module:Name" is imported there), or a Task instance, which travels to Ray
+workers through Ray's own serialization (code in transit, never a file a user saves). Tasks are built once per
+process and reused, so expensive environments stay alive between chunks. An in-process executor may pass the run's
+genome objects in place of their documents (they are immutable), which saves a JSON round trip per genome.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.progress import progress_scope
 from envs.registry import make
 from envs.task import EvalResult, Task
 from evolve.executor import Executor
@@ -44,7 +46,10 @@ def evaluate_chunk(payload: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     `seed` (the chunk's) is unused: every genome carries its own."""
     task = task_for(payload["task"])
     genomes = [_genome(doc) for doc in payload["genomes"]]
-    results = task.evaluate_batch(genomes, payload["seeds"])
+    first, total = payload.get("first", 0), payload.get("total", len(genomes))
+    label = f"genome {first + 1}/{total}" if len(genomes) == 1 else f"genomes {first + 1}-{first + len(genomes)}/{total}"
+    with progress_scope(label):
+        results = task.evaluate_batch(genomes, payload["seeds"])
     for result in results:
         if not math.isfinite(result.fitness):
             raise ValueError(f"task {task_name(payload['task'])!r} returned a non-finite fitness {result.fitness}")
@@ -65,7 +70,8 @@ def evaluate_population(
     evaluation sees the same inputs (and gives bit-identical results) serially and on any number of workers.
     `evaluated(count)` hears how many genomes have results so far, as each chunk's arrive."""
     payloads = [
-        {"task": source, "genomes": documents[i : i + size], "seeds": seeds[i : i + size]}
+        {"task": source, "genomes": documents[i : i + size], "seeds": seeds[i : i + size], "first": i,
+         "total": len(documents)}
         for i in range(0, len(documents), size)
     ]
     starts = [p["seeds"][0] for p in payloads]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.progress import progress_scope, progress_to
 from envs.task import Task
 from evolve.callbacks import Callback, GenerationRecord, Termination
 from evolve.champion_test import ChampionTest
@@ -87,8 +88,9 @@ class Runner:
             for callback in self.callbacks:
                 callback.on_evaluated(generation, count, total)
 
-        results = evaluate_population(self.executor, self.source, documents, population.seeds, self.chunk_size,
-                                      evaluated)
+        with progress_to(self._heard), progress_scope(f"generation {generation}"):
+            results = evaluate_population(self.executor, self.source, documents, population.seeds, self.chunk_size,
+                                          evaluated)
         evaluations = Evaluations.from_results(results)
         state, metrics = self.strategy.tell(state, population, evaluations)
         progress.evaluations += len(population)
@@ -114,6 +116,14 @@ class Runner:
             document = self._best_document(population, index, generation, best["fitness"], state, progress)
         return state, GenerationRecord(generation, metrics, state, population, results, document, progress)
 
+    def _heard(self, message: str, milestone: bool) -> None:
+        """Progress the task reported from inside evaluation or its final report (envs.progress), to the callbacks."""
+        for callback in self.callbacks:
+            if milestone:
+                callback.on_phase(message)
+            else:
+                callback.on_progress(message)
+
     def final_report(self, state: StrategyState) -> dict[str, Any]:
         """What the task reports on the run's best genome once evolution is over (a supervised search retrains it
         and scores the test split beside its baselines). Deterministic, so a resumed run that reaches the end again
@@ -124,7 +134,8 @@ class Runner:
         if type(self.task).final_report is not Task.final_report:
             for callback in self.callbacks:
                 callback.on_phase("final report on the best genome (a cell search retrains it and its baselines)")
-        report = self.task.final_report(state.best["genome"], state.seed, self.out_dir)
+        with progress_to(self._heard):
+            report = self.task.final_report(state.best["genome"], state.seed, self.out_dir)
         if report:
             report["final_wall_seconds"] = time.perf_counter() - started
         return report

@@ -42,6 +42,10 @@ def test_a_slow_job_moves_to_ray_and_keeps_the_serial_metrics():
     stop = StopAfterRayChunks(auto, 12)
     try:
         result = evolve.run(XOR, task=task, seed=3, generations=200, overrides=SLOW, executor=auto, callbacks=[stop])
+        # Ray's GCS and raylet die with the thread that started them (PR_SET_PDEATHSIG): it must outlive the run
+        import ray
+
+        assert ray._private.worker._global_node.dead_processes() == []
     finally:
         auto.close()  # an executor passed in is the caller's to close
     assert auto.chunks["in_process"] > 0 and auto.chunks["ray"] >= 12, auto.chunks

@@ -129,3 +129,20 @@ def test_genome_kind_must_suit_the_task():
         parse_config({"genome": {"kind": "cnn"}, "env": {"id": "xor"}})
     with pytest.raises(ConfigError, match="env 'supervised' evaluates genome.kind 'cnn' or 'rnn', not 'neat'"):
         parse_config({"env": {"id": "supervised"}})
+
+
+def test_cell_search_reports_each_candidate_epoch_the_final_retraining_and_each_baseline(capsys):
+    import evolve
+    from evolve.callbacks import ProgressLines
+
+    evolve.run(run_config("nas-cnn-mnist1d", *CNN_DIGITS, "env.final_epochs=2"), workers=0,
+               callbacks=[ProgressLines(2, every=0.0)])
+    err = capsys.readouterr().err.splitlines()
+    for candidate in range(1, 5):
+        assert any(line.startswith(f"generation 1: genome {candidate}/4: rung 1/1: epoch 1/1: validation ")
+                   for line in err), (candidate, err)
+    start = err.index("final retraining of the best genome (2 epochs)")
+    assert err[start + 1].startswith("final retraining: epoch 1/2: validation ")
+    assert err[start + 2].startswith("final retraining: epoch 2/2: validation ")
+    assert err[start + 3] == "baseline cnn (1/1, 2 epochs)"
+    assert err[start + 4].startswith("baseline cnn: epoch 1/2: validation ")
