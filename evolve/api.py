@@ -82,7 +82,7 @@ def run(
 # trajectory (evaluation seeds never depend on the executor), so a resumed run stays exactly the uninterrupted one.
 RESUMABLE_KEYS = frozenset({"run.generations", "run.stop_on_solve", "run.workers", "run.executor", "run.address",
                             "run.keep_checkpoints", "run.progress", "run.log_format", "log.tensorboard",
-                            "env.rom"})
+                            "log.mlflow", "log.mlflow_tracking_uri", "log.mlflow_experiment", "env.rom"})
 
 
 def resume(
@@ -141,6 +141,12 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
         from evolve.tensorboard_log import TensorBoardLog
 
         extra.append(TensorBoardLog(run_dir / "tensorboard"))
+    if config.log.mlflow:
+        from evolve.mlflow_log import MlflowLog
+
+        name = run_dir.name if run_dir is not None else f"{config.env.id}-s{config.run.seed}"
+        extra.append(MlflowLog(config.log.mlflow_tracking_uri, config.log.mlflow_experiment,
+                               tomllib.loads(config.to_toml()), run_dir, name))
     everything = [c for c in (directory, recorder, *extra, *callbacks) if c is not None]
     start = state.generation
     owned = executor is None

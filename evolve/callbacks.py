@@ -17,6 +17,14 @@ from evolve.run_progress import RunProgress
 from evolve.strategy import Population, StrategyState
 
 
+SCALARS = {  # metrics key -> the tag logging integrations (TensorBoard, MLflow) give it
+    "best_fitness": "fitness/best", "mean_fitness": "fitness/mean", "std_fitness": "fitness/std",
+    "n_species": "species/count", "compatibility_threshold": "species/compatibility_threshold",
+    "best_hidden": "genome/best_hidden_nodes", "best_connections": "genome/best_connections",
+    "mean_hidden": "genome/mean_hidden_nodes", "evaluations": "run/evaluations", "wall_seconds": "run/wall_seconds",
+}
+
+
 @dataclass
 class GenerationRecord:
     """One finished generation: its metrics line, the state after `tell`, what was evaluated, and the best.json

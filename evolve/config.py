@@ -93,6 +93,11 @@ class LogSection:
 
     tensorboard: bool = param(False, doc="write TensorBoard scalars and histograms under RUN/tensorboard (needs the "
                               "tensorboard package: pip install tensorboard)")
+    mlflow: bool = param(False, doc="log the config as parameters and every generation's figures as metrics to an "
+                         "MLflow run (needs mlflow: pip install mlflow-skinny)")
+    mlflow_tracking_uri: str = param("", doc="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 "
+                                     "(empty: MLflow's own default, or MLFLOW_TRACKING_URI)")
+    mlflow_experiment: str = param("evolve", doc="MLflow experiment the run is logged under (created if missing)")
 
 
 @dataclass

@@ -12,18 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from evolve.callbacks import Callback, GenerationRecord
+from evolve.callbacks import SCALARS, Callback, GenerationRecord
 from evolve.config import ConfigError
 from evolve.run_progress import RunProgress
 from evolve.strategy import StrategyState
-
-SCALARS = {  # metrics key -> TensorBoard tag
-    "best_fitness": "fitness/best", "mean_fitness": "fitness/mean", "std_fitness": "fitness/std",
-    "n_species": "species/count", "compatibility_threshold": "species/compatibility_threshold",
-    "best_hidden": "genome/best_hidden_nodes", "best_connections": "genome/best_connections",
-    "mean_hidden": "genome/mean_hidden_nodes", "evaluations": "run/evaluations", "wall_seconds": "run/wall_seconds",
-}
-
 
 class TensorBoardLog(Callback):
     """Writes a run's figures as TensorBoard events under `path` (RUN/tensorboard)."""
