@@ -30,6 +30,7 @@ _REGISTRY: dict[str, str] = {
     "mario": "envs.mario_task:MarioTask",
     "atari": "envs.atari:AtariTask",
     "supervised": "envs.supervised_task:SupervisedTask",
+    "CartPole-v1": "envs.gym_task:GymTask",  # Gymnasium's id, run on envs.cartpole without importing Gymnasium
 }
 ENTRY_POINT_GROUP = "evolve.tasks"
 

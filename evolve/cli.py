@@ -12,6 +12,11 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+# Before numpy is imported: numpy's OpenBLAS starts a thread per core that spins while idle, and the engine does no
+# large matrix products (torch keeps its own threads), so a command pays for those threads in CPU time and nothing
+# else. A value the user set is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 EXIT_USAGE = 2
 COMMAND_GROUP = "evolve.commands"  # entry points: fn(subparsers) -> (name, command(args) -> exit status)
 

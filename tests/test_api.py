@@ -237,10 +237,10 @@ def test_cheap_commands_import_nothing_heavy(tmp_path, argv):
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("config", ["xor.toml", "dpv.toml"])
+@pytest.mark.parametrize("config", ["xor.toml", "dpv.toml", "cartpole.toml"])
 def test_the_default_command_on_a_small_job_imports_no_torch_scipy_networkx_or_ray(tmp_path, config):
     """The default executor (auto) evaluates a small job in the process: no Ray, no torch, and the numpy-only
-    population network needs neither scipy nor networkx."""
+    population network needs neither scipy nor networkx; CartPole-v1 runs on envs.cartpole, without Gymnasium."""
     heavy = (*HEAVY, "scipy", "networkx")
     argv = ["run", str(REPO / "configs" / config), "--generations", "3", "--out", str(tmp_path / "run")]
     code = ("import sys\nfrom evolve.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"

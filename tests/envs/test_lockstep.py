@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs.cartpole import CARTPOLE, MAX_EPISODE_STEPS, RENDER_FPS, REWARD_THRESHOLD
 from envs.double_pole_tasks import DoublePoleNoVelocityTask, DoublePoleVelocityTask
 from envs.gym_task import GymTask
 from envs.lockstep import CartPoleLockstep, SingleEnvLockstep, lockstep_episodes
@@ -24,16 +25,50 @@ def _population(num_inputs: int, num_outputs: int, feed_forward: bool, size: int
     return [grow(config, seed, 12, ctx) for seed in range(size)]
 
 
+def _gymnasium_result(task, network, rng):
+    """The reference for a GymTask: Gymnasium's own environment, one episode after another."""
+    env = gymnasium.make(task.env_id, **({"max_episode_steps": task.max_steps} if task.max_steps else {}))
+    returns = []
+    for seed in task.episode_seeds(rng):
+        network.reset()
+        obs, _ = env.reset(seed=int(seed))
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(task.act(network.activate(np.asarray(obs, float).ravel())))
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    return task._result(np.array(returns))
+
+
 def _assert_batch_equals_single(task, genomes, seeds):
     batch = task.evaluate_batch(genomes, seeds)
-    single = [task.evaluate(g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
+    reference = _gymnasium_result if isinstance(task, GymTask) else type(task).evaluate
+    single = [reference(task, g.phenotype(), np.random.default_rng(s)) for g, s in zip(genomes, seeds)]
     assert [r.to_dict() for r in batch] == [r.to_dict() for r in single]
+    assert [task.evaluate(g.phenotype(), np.random.default_rng(s)).to_dict() for g, s in zip(genomes, seeds)] == [
+        r.to_dict() for r in single]
 
 
 @pytest.mark.parametrize("feed_forward", [True, False])
-def test_cartpole_population_in_lock_step_equals_per_genome_episodes(feed_forward):
+def test_cartpole_population_in_lock_step_equals_gymnasiums_own_episodes(feed_forward):
     genomes = _population(4, 2, feed_forward, weight_mutate_power=2.0)
     _assert_batch_equals_single(GymTask("CartPole-v1", episodes=3), genomes, list(range(100, 124)))
+    _assert_batch_equals_single(GymTask("CartPole-v1", episodes=2, max_steps=60), genomes, list(range(24)))
+
+
+def test_the_native_cartpole_is_gymnasiums():
+    """CartPole-v1 runs on envs.cartpole's constants and limits: they are Gymnasium's."""
+    env = gymnasium.make("CartPole-v1")
+    base = env.unwrapped
+    for name in ("gravity", "masscart", "masspole", "length", "force_mag", "tau", "theta_threshold_radians",
+                 "x_threshold", "total_mass", "polemass_length"):
+        assert getattr(CARTPOLE, name) == getattr(base, name), name
+    assert base.kinematics_integrator == "euler" and not base._sutton_barto_reward
+    assert (env.spec.max_episode_steps, env.spec.reward_threshold) == (MAX_EPISODE_STEPS, REWARD_THRESHOLD)
+    assert env.metadata["render_fps"] == RENDER_FPS
+    task = GymTask("CartPole-v1")
+    assert task.native and (task.num_inputs, task.num_outputs, task.threshold) == (4, 2, REWARD_THRESHOLD)
+    assert not GymTask("Acrobot-v1").native
 
 
 def test_any_gymnasium_env_runs_in_lock_step_one_instance_per_episode():
