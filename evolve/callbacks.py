@@ -8,6 +8,7 @@ called last in every case, errors included. `on_generation` may return True to s
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class ProgressLines(Callback):
             self._print({"progress": message}, message)
 
     def _print(self, figures: dict[str, Any], text: str) -> None:
-        print(json.dumps(figures) if self.as_json else text, file=sys.stderr, flush=True)
+        print_line(json.dumps(figures) if self.as_json else text, sys.stderr)
         self._last = time.monotonic()
 
     def on_generation(self, record: GenerationRecord) -> None:
@@ -172,6 +173,19 @@ class ProgressLines(Callback):
                              f"{figures['best']:.6g} (so far {figures['best_so_far']:.6g}), mean {figures['mean']:.4g}"
                              f"{species}, {progress.evaluations:,} evaluations, {progress.wall_seconds:.1f} s"
                              f"{', solved' if progress.solved else ''}")
+
+
+def print_line(text: str, stream: Any) -> None:
+    """`text` on `stream` (sys.stdout or sys.stderr). When its reader went away (`evolve run ... | head`), that
+    stream is silenced for the rest of the process instead of ending the run: the run directory is its record."""
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        silenced = open(os.devnull, "w")  # noqa: SIM115 - replaces the stream for the rest of the process
+        if stream is sys.stderr:
+            sys.stderr = silenced
+        elif stream is sys.stdout:
+            sys.stdout = silenced
 
 
 def progress_callback(log_format: str, total: int) -> Callback:

@@ -292,7 +292,11 @@ def build_section(name: str, cls: type, table: dict[str, Any]) -> Any:
     """Validate a TOML table against a dataclass declared with `param` fields and build it."""
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")}
     if unknown := sorted(set(table) - set(fields)):
-        raise ConfigError(f"unknown key {name}.{unknown[0]}")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], fields, n=1)
+        hint = f" (did you mean {name}.{close[0]}?)" if close else f" ({name} has {', '.join(sorted(fields))})"
+        raise ConfigError(f"unknown key {name}.{unknown[0]}{hint}")
     hints = typing.get_type_hints(cls)
     values = {key: _check_value(f"{name}.{key}", value, hints[key], fields[key].metadata)
               for key, value in table.items()}
@@ -342,7 +346,8 @@ def _check_type(where: str, value: Any, hint: Any) -> Any:
         ok = True
     if not ok:
         name = f"list of {typing.get_args(hint)[0].__name__}" if origin is list else hint.__name__
-        raise ConfigError(f"{where} must be a {name}, got {type(value).__name__} {value!r}")
+        article = "an" if name[0] in "aeiou" else "a"
+        raise ConfigError(f"{where} must be {article} {name}, got {type(value).__name__} {value!r}")
     return value
 
 

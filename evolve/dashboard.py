@@ -107,12 +107,23 @@ def _champion_page(line: dict[str, Any], run_name: str) -> str:
 
 def serve(root: Path, host: str = "127.0.0.1", port: int = 8050) -> None:
     """Serve the dashboard until interrupted."""
+    import socket
+
     import uvicorn
+
+    from evolve.config import ConfigError
 
     root = Path(root)
     if not root.is_dir():
-        from evolve.config import ConfigError
-
         raise ConfigError(f"{root} is not a folder of runs")
-    print(f"dashboard of {root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.run(make_app(root), host=host, port=port, log_level="warning")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:  # bound here, so a port in use is one line of ours, before the page is announced
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    print(f"dashboard of {root.resolve()} at http://{host}:{listener.getsockname()[1]}/ (Ctrl-C stops it)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(make_app(root), log_level="warning"))
+    server.run(sockets=[listener])

@@ -41,8 +41,10 @@ def xor_run(tmp_path_factory) -> Path:
     "args, fragment",
     [
         (["run", "configs/xor.toml", "--set", "population.size=-3"], "population.size must be >= 2, got -3"),
-        (["run", "configs/xor.toml", "--set", "neat.unknown=1"], "unknown key neat.unknown"),
-        (["run", "configs/xor.toml", "--set", "run.generations=ten"], "run.generations must be a int"),
+        (["run", "configs/xor.toml", "--set", "neat.unknown=1"], "unknown key neat.unknown (neat has "),
+        (["run", "configs/xor.toml", "--set", "population.szie=10"],
+         "unknown key population.szie (did you mean population.size?)"),
+        (["run", "configs/xor.toml", "--set", "run.generations=ten"], "run.generations must be an int"),
         (["run", "configs/xor.toml", "--set", "env.id=Nope-v0"], "unknown env id 'Nope-v0'"),
         (["run", "no/such/config.toml"], "config file not found"),
         (["run", "configs/xor.toml", "--seed", "abc"], "invalid int value"),
@@ -219,6 +221,30 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
     assert json.loads((run / "summary.json").read_text())["generations"] == generations
 
 
+def test_a_run_whose_output_reader_goes_away_finishes(tmp_path):
+    """`evolve run ... 2>&1 | head -1`: the progress is silenced when its reader goes away, not the run."""
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evolve.cli", "run", "configs/xor.toml", "--workers", "0", "--generations", "40",
+         "--set", "run.stop_on_solve=false", "--log-format", "plain", "--out", str(run)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
+    assert process.stdout.readline().startswith(b"generation 0 (1/40)")
+    process.stdout.close()  # as `head -1` exits
+    assert process.wait(timeout=120) == 0
+    assert json.loads((run / "summary.json").read_text())["generations"] == 40
+
+
+def test_the_dashboard_on_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_usage_error(evolve("dashboard", str(tmp_path), "--port", str(port)),
+                           f"cannot serve on 127.0.0.1:{port}: Address already in use")
+
+
 def _chain_genome(path: Path, hidden: int, inputs: int = 1) -> Path:
     """A feed-forward genome: every input into the first of `hidden` chained nodes, the last into the output."""
     chain = list(range(1, hidden + 1))
@@ -244,3 +270,16 @@ def test_genomes_too_large_to_load_draw_or_trace_are_refused_at_once(tmp_path):
                        "the network has 1,001 layers; onnx export takes at most 64")
     assert evolve("inspect", str(chain), "-o", str(tmp_path / "chain.html")).returncode == 0
     assert evolve("export", str(chain), "--format", "json", "-o", str(tmp_path / "copy.json")).returncode == 0
+
+
+def test_the_last_line_names_the_solutions_fitness_when_a_fitter_genome_was_seen(tmp_path, capsys):
+    """On a noisy task the verified solution (best.json) need not be the fittest genome seen (summary.json)."""
+    from evolve.cli import _print_summary
+
+    (tmp_path / "best.json").write_text(json.dumps({"fitness": 40.25}))
+    summary = {"solved": True, "solved_generation": 19, "generations": 20, "evaluations": 3000, "best_fitness": 46.0,
+               "wall_seconds": 1.0}
+    _print_summary(tmp_path, summary)
+    assert "(20 generations, 3,000 evaluations), solution's fitness 40.25 (best seen 46)," in capsys.readouterr().out
+    _print_summary(tmp_path, {**summary, "best_fitness": 40.25, "generations": 1, "solved_generation": 0})
+    assert "(1 generation, 3,000 evaluations), best fitness 40.25," in capsys.readouterr().out
