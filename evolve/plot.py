@@ -44,6 +44,16 @@ def species_sizes(lines: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], n
     return keys, sizes
 
 
+def _env_id(run_dir: Path) -> str:
+    """The env id in a run's config.toml ("?" when it cannot be read)."""
+    import tomllib
+
+    try:
+        return str(tomllib.loads((run_dir / "config.toml").read_text())["env"]["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
+
+
 def plot_runs(run_dirs: list[Path], output: Path) -> Path:
     """Draw the runs' fitness and species to `output` (.png, .svg or .pdf)."""
     output = Path(output)
@@ -55,16 +65,23 @@ def plot_runs(run_dirs: list[Path], output: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True, constrained_layout=True)
+    # Fitness scales differ from task to task: one fitness panel per env id, the species below them all.
+    tasks = list(dict.fromkeys(_env_id(run_dir) for run_dir, _ in runs))
+    figure, axes = plt.subplots(len(tasks) + 1, 1, figsize=(9, 4 + 3 * len(tasks)), sharex=True,
+                                constrained_layout=True)
+    panels, bottom = dict(zip(tasks, axes[:-1])), axes[-1]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (run_dir, lines) in enumerate(runs):
         color = colors[index % len(colors)]
+        top = panels[_env_id(run_dir)]
         generations = np.array([m["generation"] for m in lines])
         best = np.array([m["best_fitness"] for m in lines], dtype=float)
         mean = np.array([m["mean_fitness"] for m in lines], dtype=float)
         std = np.array([m.get("std_fitness", 0.0) for m in lines], dtype=float)
         name = run_dir.name if len(runs) > 1 else ""
-        top.plot(generations, np.maximum.accumulate(best), color=color, linewidth=2, label=f"{name} best so far")
+        marker = "o" if len(generations) == 1 else None  # a single generation is a point, not a line
+        top.plot(generations, np.maximum.accumulate(best), color=color, linewidth=2, marker=marker,
+                 label=f"{name} best so far")
         top.plot(generations, best, color=color, linewidth=0.8, alpha=0.6, label=f"{name} generation best")
         top.plot(generations, mean, color=color, linestyle="--", linewidth=1, label=f"{name} mean")
         top.fill_between(generations, mean - std, mean + std, color=color, alpha=0.12)
@@ -77,10 +94,12 @@ def plot_runs(run_dirs: list[Path], output: Path) -> Path:
         else:
             bottom.plot(generations, [m.get("n_species", 0) for m in lines], color=color, label=name)
             bottom.set_ylabel("species")
-    top.set_ylabel("fitness")
-    top.set_title(str(runs[0][0]) if len(runs) == 1 else f"{len(runs)} runs")
-    top.legend(fontsize="small", ncols=len(runs) if len(runs) <= 3 else 3)
-    top.grid(alpha=0.3)
+    for task, top in panels.items():
+        count = sum(_env_id(run_dir) == task for run_dir, _ in runs)
+        top.set_ylabel("fitness" if len(tasks) == 1 else f"fitness ({task})")
+        top.legend(fontsize="small", ncols=min(count, 3))
+        top.grid(alpha=0.3)
+    axes[0].set_title(str(runs[0][0]) if len(runs) == 1 else f"{len(runs)} runs")
     bottom.set_xlabel("generation")
     bottom.grid(alpha=0.3)
     meta = {"Date": None} if output.suffix.lower() == ".svg" else {}

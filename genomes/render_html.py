@@ -58,7 +58,8 @@ h1 { font-size: 15px; margin: 0 0 6px; }
 #legend i { display: inline-block; width: 11px; height: 11px; border-radius: 50%; border: 1px solid #333;
   margin-right: 4px; vertical-align: -1px; }
 #legend b { display: inline-block; width: 22px; border-top: 3px solid; margin-right: 4px; vertical-align: 3px; }
-#canvas { border: 1px solid #ddd; background: #fff; user-select: none; overflow: visible; }
+#canvas { border: 1px solid #ddd; background: #fff; user-select: none; overflow: visible; max-width: 100%;
+  height: auto; }
 .node circle { stroke: #333; stroke-width: 1; cursor: grab; }
 .node text { font-size: 11px; text-anchor: middle; dominant-baseline: central; pointer-events: none; }
 .edge path.hit { stroke: transparent; stroke-width: 10; fill: none; }

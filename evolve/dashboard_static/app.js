@@ -33,7 +33,10 @@ async function refreshEntries() {
     box.disabled = e.kind !== "run";
     box.onchange = () => { box.checked ? state.ticked.add(e.path) : state.ticked.delete(e.path); drawCompare(); };
     const tick = el("td"); tick.append(box);
-    const path = el("td", { class: "path" }, e.path);
+    const path = el("td", { class: "path" });
+    const link = el("a", { href: "#" }, e.path);  // a link, so the keyboard reaches it; the whole cell opens it
+    link.onclick = (event) => event.preventDefault();
+    path.append(link);
     path.onclick = () => openEntry(e);
     const status = el("td", { class: `status-${e.status}`, title: e.problem || "" }, e.status);
     const cells = e.kind === "study"
@@ -104,10 +107,22 @@ function drawFigures() {
   ].map(([k, v]) => el("span", {}, `${k}: ${fmt(v)}`)));
 }
 
+// Generations on x: whole numbers only, from the first to the last generation drawn (at least one wide, so a run
+// of one generation does not get uPlot's default 0-100 axis). Charts are rebuilt on each update, so a fixed range
+// follows the run.
+function generationsX(xs) {
+  const lo = xs.length ? xs[0] : 0;
+  const hi = xs.length ? Math.max(xs[xs.length - 1], lo + 1) : 1;
+  return {
+    scales: { x: { time: false, auto: false, range: [lo, hi] } },
+    axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] }, {}],
+  };
+}
+
 function chart(key, holder, opts, columns) {
   if (state.charts[key]) state.charts[key].destroy();
   const width = Math.max(320, holder.clientWidth || 600);
-  state.charts[key] = new uPlot({ width, height: 260, ...opts }, columns, holder);
+  state.charts[key] = new uPlot({ width, height: 260, ...generationsX(columns[0]), ...opts }, columns, holder);
 }
 
 function drawFitness() {
@@ -118,7 +133,6 @@ function drawFitness() {
   const holder = document.getElementById("fitness-chart");
   holder.dataset.points = String(lines.length);
   chart("fitness", holder, {
-    scales: { x: { time: false } },
     series: [{ label: "generation" },
              { label: "best so far", stroke: COLORS[0], width: 2 },
              { label: "generation best", stroke: COLORS[1] },
@@ -145,7 +159,7 @@ function drawSpecies() {
   holder.dataset.series = String(keys.length);
   const order = cumulative.map((_, i) => cumulative.length - 1 - i);
   chart("species", holder, {
-    scales: { x: { time: false } }, legend: { show: false },
+    legend: { show: false },
     series: [{ label: "generation" }, ...order.map((i) => ({
       label: `species ${keys[i]}`, stroke: "#fff", width: 0.5, fill: COLORS[i % COLORS.length],
       points: { show: false } }))],
@@ -223,7 +237,7 @@ async function drawCompare() {
   box.replaceChildren(el("h2", {}, "Best so far, overlaid"), holder, table);
   if (state.charts.compare) state.charts.compare.destroy();
   state.charts.compare = new uPlot({
-    width: Math.max(320, box.clientWidth || 500), height: 240, scales: { x: { time: false } },
+    width: Math.max(320, box.clientWidth || 500), height: 240, ...generationsX(x),
     series: [{ label: "generation" }, ...paths.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length], width: 2 }))],
   }, [x, ...series], holder);
 }

@@ -109,6 +109,13 @@ def test_plot_draws_one_run_or_overlays_several(xor_run, tmp_path):
     assert result.returncode == 0, result.stderr
     svg = (tmp_path / "two.svg").read_text()
     assert "other best so far" in svg and "run best so far" in svg
+    assert "fitness (xor)" not in svg  # one task: one fitness panel
+    cartpole = tmp_path / "cartpole"
+    evolve.run(REPO / "configs" / "cartpole.toml", seed=0, workers=0, generations=2, overrides=SETTINGS, out=cartpole)
+    result = evolve_cli("plot", str(xor_run.run_dir), str(cartpole), "-o", str(tmp_path / "tasks.svg"))
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / "tasks.svg").read_text()
+    assert "fitness (xor)" in svg and "fitness (CartPole-v1)" in svg  # a fitness panel per task, each its own scale
     for args, fragment in ((["plot", str(tmp_path), "-o", str(tmp_path / "x.png")], "is not a run directory"),
                            (["plot", str(other), "-o", str(tmp_path / "x.bmp")], "the plot must be")):
         result = evolve_cli(*args)
