@@ -1,11 +1,14 @@
-"""numpy's seeded uniform draws for many seeds at once: `uniform_per_seed(seeds, low, high, n)[i]` equals
-`np.random.default_rng(seeds[i]).uniform(low, high, n)`, which is what Gymnasium's `reset(seed=...)` draws.
+"""numpy's seeded draws for many seeds at once: `uniform_per_seed(seeds, low, high, n)[i]` equals
+`np.random.default_rng(seeds[i]).uniform(low, high, n)`, which is what Gymnasium's `reset(seed=...)` draws, and
+`integers_per_seed(seeds, high, n)[i]` equals `np.random.default_rng(seeds[i]).integers(0, high, n)`, which is how
+an episodic task draws its episodes' reset seeds from a genome's evaluation seed.
 
 Building a Generator costs ~10 µs per seed (SeedSequence hashing, PCG64 seeding), which is most of a lock-step
 reset of hundreds of episodes. Here the same three steps run as array operations over all the seeds: SeedSequence's
 entropy pool and `generate_state` (32-bit hash mixing, numpy/random/bit_generator.pyx), PCG64's seeding and its
-XSL-RR 128/64 output (two 64-bit limbs per 128-bit state), and `next_double`'s 53-bit mapping. Seeds outside
-[0, 2**32) take numpy's own path.
+XSL-RR 128/64 output (two 64-bit limbs per 128-bit state), and `next_double`'s 53-bit mapping or the bounded
+integers' Lemire method on 32-bit halves (low half first). Seeds outside [0, 2**32) take numpy's own path, as does a
+row whose Lemire draw would be rejected (a few in 2**32).
 """
 
 from __future__ import annotations
@@ -37,6 +40,32 @@ def uniform_per_seed(seeds: Sequence[int] | np.ndarray, low: float, high: float,
             hi, lo = _pcg64_step(hi, lo, inc_hi, inc_lo)
             doubles[:, k] = (_xsl_rr(hi, lo) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
     return low + (high - low) * doubles
+
+
+def integers_per_seed(seeds: Sequence[int] | np.ndarray, high: int, n: int) -> np.ndarray:
+    """(len(seeds), n) int64 draws; row i is `np.random.default_rng(seeds[i]).integers(0, high, n)`."""
+    seeds = np.asarray(seeds)
+    if not len(seeds):
+        return np.zeros((0, n), dtype=np.int64)
+    if seeds.dtype.kind not in "iu" or seeds.min() < 0 or seeds.max() >= 2**32 or not 2 <= high < 2**32:
+        return np.stack([np.random.default_rng(int(s)).integers(0, high, n) for s in seeds])
+    # numpy draws integers below 2**32 - 1 from 32-bit words: word * high, keeping the top half, unless the bottom
+    # half falls under the threshold (then it draws again: those rows take numpy's own path)
+    threshold = np.uint64((2**32 - high) % high)
+    with np.errstate(over="ignore"):
+        hi, lo, inc_hi, inc_lo = _pcg64_seeded(_seed_sequence_state(seeds.astype(np.uint32)))
+        words = np.empty((len(seeds), n), dtype=np.uint64)
+        for k in range(0, n, 2):
+            hi, lo = _pcg64_step(hi, lo, inc_hi, inc_lo)
+            output = _xsl_rr(hi, lo)
+            words[:, k] = output & _M32
+            if k + 1 < n:
+                words[:, k + 1] = output >> np.uint64(32)
+        products = words * np.uint64(high)
+    draws = (products >> np.uint64(32)).astype(np.int64)
+    for row in np.flatnonzero(((products & _M32) < threshold).any(axis=1)):
+        draws[row] = np.random.default_rng(int(seeds[row])).integers(0, high, n)
+    return draws
 
 
 def _hashmix(value: np.ndarray, hash_const: list[int]) -> np.ndarray:

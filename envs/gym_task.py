@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from envs.batch_seeding import integers_per_seed
 from envs.cartpole import CARTPOLE, CARTPOLE_ID, MAX_EPISODE_STEPS, RENDER_FPS, REWARD_THRESHOLD, CartPoleLockstep
 from envs.live import live
 from envs.task import EvalResult, Task, TaskSetupError
@@ -104,6 +105,13 @@ class GymTask(Task):
     def episode_seeds(self, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, 2**31 - 1, size=self.episodes)
 
+    def _episode_seeds_of(self, seeds: Sequence[int]) -> np.ndarray:
+        """Every genome's episode seeds, in order: `episode_seeds(default_rng(seed))` for each evaluation seed, drawn
+        for all seeds at once unless a subclass draws them its own way."""
+        if type(self).episode_seeds is GymTask.episode_seeds:
+            return integers_per_seed(np.asarray(seeds, dtype=np.int64), 2**31 - 1, self.episodes).ravel()
+        return np.concatenate([self.episode_seeds(np.random.default_rng(s)) for s in seeds])
+
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.verify(network, rng)
 
@@ -115,7 +123,7 @@ class GymTask(Task):
         if not packable(genomes):
             return super().evaluate_batch(genomes, seeds)
         pop, eps = len(genomes), self.episodes
-        episode_seeds = np.concatenate([self.episode_seeds(np.random.default_rng(s)) for s in seeds])
+        episode_seeds = self._episode_seeds_of(seeds)
         envs = self._episodes(len(episode_seeds))
         network = PopulationNetwork(genomes)
         episode = np.arange(pop * eps)  # the episode of each environment row

@@ -20,26 +20,18 @@ driver then aborts a minute later, when its GCS client gives up).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from evolve.evaluation import remote_payload
+from genomes.cpu_share import allowed_cpus
 from evolve.executor import EvalFn, SerialExecutor
 
 log = logging.getLogger(__name__)
 
 MIN_GENERATION_SECONDS = 0.2  # below this per generation, the chunks' dispatch to actors eats what parallelism saves
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, where the platform has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 class AutoExecutor:
@@ -52,7 +44,7 @@ class AutoExecutor:
         self._serial = SerialExecutor()
         self._ray_options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_attempts": max_attempts}
         self.start_after = start_after
-        self._cpus = available_cpus() if cpus is None else cpus
+        self._cpus = allowed_cpus() if cpus is None else cpus
         self._ray: Any = None  # the RayExecutor, once its evaluators are ready
         self._starter: threading.Thread | None = None
         self._started: dict[str, Any] = {}  # what the starter thread left: "executor" or "error"

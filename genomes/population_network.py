@@ -12,6 +12,8 @@ everything else runs in torch (`genomes.population_network_torch`, imported only
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,11 +106,13 @@ class PopulationNetwork:
     def activate(self, inputs: Any) -> np.ndarray:
         """inputs (batch, n_in) or (population, batch, n_in), a numpy array or a tensor; returns (population, batch,
         n_out) as a numpy array. Recurrent populations advance one time step per call."""
-        return self._arrays.to_numpy(self._forward(self._population_inputs(inputs)))
+        with self._arrays.threads():
+            return self._arrays.to_numpy(self._forward(self._population_inputs(inputs)))
 
     def activate_tensor(self, inputs: Any) -> Any:
         """`activate` as a torch tensor on the network's device (no device-to-host copy on the torch path)."""
-        return self._arrays.to_tensor(self._forward(self._population_inputs(inputs)))
+        with self._arrays.threads():
+            return self._arrays.to_tensor(self._forward(self._population_inputs(inputs)))
 
     def _forward(self, x: Any) -> Any:
         if x.ndim != 3 or x.shape[0] != self.size or x.shape[2] != self.num_inputs:
@@ -144,6 +148,10 @@ class PopulationNetwork:
 
 class NumpyArrays:
     """Value arrays as float64 numpy arrays on the CPU."""
+
+    @staticmethod
+    def threads() -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     @staticmethod
     def zeros(shape: tuple[int, ...]) -> np.ndarray:

@@ -5,11 +5,14 @@ other than float64, or backend "torch")."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
+from genomes.cpu_share import usable_cpus
 from genomes.population_pack import LevelPack
 from genomes.torch_ops import TORCH_ACTIVATIONS
 
@@ -20,6 +23,22 @@ class TorchArrays:
     def __init__(self, device: str, dtype: Any) -> None:
         self.device = torch.device(device)
         self.dtype = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype or "float64"))
+        # On the CPU, no more intra-op threads than the cores other processes leave free now (decided once per
+        # network, which lives one generation): surplus threads spin and thrash (4x slower on a busy 2-core machine)
+        self._threads = min(torch.get_num_threads(), usable_cpus()) if self.device.type == "cpu" else 0
+
+    @contextmanager
+    def threads(self) -> Iterator[None]:
+        """Run torch's kernels on this network's share of threads, then restore the process's setting."""
+        before = torch.get_num_threads()
+        if not self._threads or self._threads == before:
+            yield
+            return
+        torch.set_num_threads(self._threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def zeros(self, shape: tuple[int, ...]) -> torch.Tensor:
         return torch.zeros(shape, dtype=self.dtype, device=self.device)

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
     "override, message",
     [
         ("population.size=-3", "population.size must be >= 2, got -3"),
-        ("population.size=2.5", "population.size must be a int"),
+        ("population.size=2.5", "population.size must be an int"),
         ("population.colour=3", "unknown key population.colour"),
         ("neat.activation_default=warp", "neat.activation_default must be one of"),
         ("neat.activation_options=['tanh', 'warp']", "unknown value 'warp'"),

@@ -155,3 +155,27 @@ def test_default_device_is_the_processes_and_cpu_without_a_gpu():
     finally:
         set_default_device("cpu")
     assert PopulationNetwork(genomes).device == "cpu"
+
+
+@pytest.mark.parametrize("running, expected", [(1, None), (2, -1), (64, "one")])
+def test_torch_threads_follow_the_free_cores_and_are_restored(tmp_path, running, expected):
+    """Torch's CPU threads are capped at the cores other runnable threads leave (procs_running counts this one)."""
+    import torch
+
+    from genomes.cpu_share import allowed_cpus, usable_cpus
+
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  1 2 3 4\nprocs_running {running}\nprocs_blocked 0\n")
+    allowed = allowed_cpus()
+    want = {None: allowed, -1: max(1, allowed - 1), "one": 1}[expected]
+    assert usable_cpus(str(stat)) == want
+    assert usable_cpus(str(tmp_path / "missing")) == allowed
+
+    config = busy_config(feed_forward=True, aggregation_options=["sum"], aggregation_mutate_rate=0.0)
+    ctx = MutationContext(config, InnovationTracker())
+    genomes = [grow(config, seed, 10, ctx) for seed in range(4)]
+    before = torch.get_num_threads()
+    network = PopulationNetwork(genomes, backend="torch")
+    assert 1 <= network._arrays._threads <= before
+    network.activate(np.zeros((3, 3)))
+    assert torch.get_num_threads() == before
