@@ -64,7 +64,7 @@ class GymTask(Task):
     @property
     def action_space(self) -> Any:
         if self.native:
-            return DiscreteActions(2)
+            return CARTPOLE_ACTIONS
         return live(self, "action_space", lambda: self.env.action_space)
 
     @property
@@ -244,6 +244,7 @@ class GymTask(Task):
                     return self._result(returns)
 
 
+CARTPOLE_ACTIONS = DiscreteActions(2)  # push left, push right
 CARTPOLE_INPUTS = ("cart position", "cart velocity", "pole angle", "pole angular velocity")
 
 
