@@ -195,6 +195,11 @@ class MarioTask(Task):
                 return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
 
     @property
+    def level(self) -> str:
+        """The level the episodes play, "1-1" for the save state Level1-1."""
+        return self.state.removeprefix("Level")
+
+    @property
     def paths(self) -> PathCache | None:
         if self.cache_steps == 0:
             return None

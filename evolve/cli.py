@@ -91,6 +91,17 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     replay.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
     replay.add_argument("-o", "--output", type=path_argument, required=True, help=".mp4 or .gif")
 
+    evaluate = sub.add_parser("evaluate", help="play a genome (a run's best) on its task and print each episode's "
+                              "score and their mean")
+    evaluate.add_argument("path", type=path_argument, help="a genome JSON or a run directory")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    evaluate.add_argument("--seed", type=int, default=0, help="episode i plays with np.random.default_rng([seed, i])")
+    evaluate.add_argument("--env", help="environment id (default: the run's)")
+    evaluate.add_argument("--rom", help="Super Mario Bros. ROM path (sets env.rom)")
+    evaluate.add_argument("--set", dest="overrides", action="append", default=[], metavar="env.KEY=VALUE")
+    evaluate.add_argument("--json", action="store_true", help="end with one JSON object: scores, mean, solved and "
+                          "the task's run metrics (Mario: max_x, flag)")
+
     plot = sub.add_parser("plot", help="draw runs' fitness and species over the generations to a picture")
     plot.add_argument("runs", type=path_argument, nargs="+", metavar="RUN", help="run directories (overlaid)")
     plot.add_argument("-o", "--output", type=path_argument, required=True, help=".png, .svg or .pdf")
@@ -279,6 +290,28 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from evolve.genome_tools import genome_path
+    from evolve.play import evaluate_genome
+
+    overrides = [*args.overrides, *([f"env.rom={json.dumps(args.rom)}"] if args.rom else [])]
+    report = evaluate_genome(genome_path(args.path), args.episodes, args.seed, args.env, overrides)
+    shown = ("score", "solved")
+    for episode in report["episodes"]:
+        extra = " ".join(f"{k}={v:.6g}" for k, v in episode.items() if k not in (*shown, "episode")
+                         and isinstance(v, (int, float)))
+        print(f"episode {episode['episode']}: score {episode['score']:.6g}{' solved' if episode['solved'] else ''}"
+              f"{' ' + extra if extra else ''}")
+    figures = " ".join(f"{k} {report[k]:.6g}" if isinstance(report[k], float) else f"{k} {report[k]}"
+                       for k in report if k not in ("path", "env", "seed", "episodes", "scores", "mean", "solved"))
+    print(f"{report['env']}: mean score {report['mean']:.6g} over {len(report['scores'])} episode"
+          f"{'s' if len(report['scores']) != 1 else ''}{', every one solved' if report['solved'] else ''}"
+          f"{'; ' + figures if figures else ''}")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from evolve.plot import plot_runs
 
@@ -301,6 +334,7 @@ COMMANDS = {
     "inspect": _cmd_inspect,
     "export": _cmd_export,
     "replay": _cmd_replay,
+    "evaluate": _cmd_evaluate,
     "plot": _cmd_plot,
     "dashboard": _cmd_dashboard,
 }

@@ -283,3 +283,23 @@ def test_the_last_line_names_the_solutions_fitness_when_a_fitter_genome_was_seen
     assert "(20 generations, 3,000 evaluations), solution's fitness 40.25 (best seen 46)," in capsys.readouterr().out
     _print_summary(tmp_path, {**summary, "best_fitness": 40.25, "generations": 1, "solved_generation": 0})
     assert "(1 generation, 3,000 evaluations), best fitness 40.25," in capsys.readouterr().out
+
+
+def test_evaluate_prints_each_episode_and_a_json_report(xor_run, tmp_path):
+    cartpole = tmp_path / "cartpole"
+    assert evolve("run", "configs/cartpole.toml", "--out", str(cartpole), "--set", "run.progress=false").returncode == 0
+    result = evolve("evaluate", str(cartpole), "--episodes", "4", "--seed", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:4]] == [f"episode {i}" for i in range(4)]
+    report = json.loads(lines[-1])
+    assert len(report["scores"]) == 4 and report["mean"] == pytest.approx(np.mean(report["scores"]))
+    assert report["env"] == "CartPole-v1" and report["solved"] == all(s >= 475 for s in report["scores"])
+    again = json.loads(evolve("evaluate", str(cartpole), "--episodes", "4", "--seed", "3", "--json")
+                       .stdout.strip().splitlines()[-1])
+    assert again["scores"] == report["scores"]  # the same seed plays the same episodes
+    xor = json.loads(evolve("evaluate", str(xor_run), "--episodes", "1", "--json").stdout.strip().splitlines()[-1])
+    recorded = json.loads((xor_run / "best.json").read_text())["fitness"]  # from the packed population's evaluation
+    assert xor["solved"] and xor["scores"] == [pytest.approx(recorded, rel=1e-12)]
+    assert_usage_error(evolve("evaluate", str(xor_run), "--episodes", "0"), "--episodes must be between 1 and")
+    assert_usage_error(evolve("evaluate", str(tmp_path)), "has no best.json")

@@ -228,3 +228,20 @@ def test_path_cache_changes_nothing_but_the_work_done():
     assert [tiny.play(g.phenotype()) for g in genomes] == expected
     assert [cached.play(g.phenotype(), noops=7) for g in genomes] == [plain.play(g.phenotype(), 7) for g in genomes]
     assert cached.paths.replayed > cached.paths.emulated / 2, "the repeated elites at least are replayed"
+
+
+def test_evaluate_plays_a_runs_best_and_reports_x_flag_and_level(tmp_path):
+    from evolve.cli import main
+
+    config = run_config("mario-1-1", "run.seed=1", "run.generations=1", "population.size=4", "env.stall_frames=40")
+    summary = start_run(config, tmp_path / "run", SerialExecutor())
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["evaluate", str(tmp_path / "run"), "--episodes", "2", "--json"]) == 0
+    report = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert report["scores"] == [summary["best_fitness"]] * 2  # deterministic emulator, no no-ops: the run's score
+    assert report["mean"] == summary["best_fitness"] and report["flag"] is False and report["level"] == "1-1"
+    assert report["max_x"] == max(e["max_x"] for e in report["episodes"]) >= 40
