@@ -1,0 +1,139 @@
+"""The games tables of BENCHMARKS.md from run directories: Mario levels and Atari games from RAM.
+
+    python benchmarks/games.py RUN [RUN ...] [--test-episodes 30] [--champions benchmarks/champions] [--json]
+
+Each RUN is a run directory of `evolve run` with a Mario or an Atari config (configs/mario-*.toml,
+configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) and by playing its champion
+(best.json) with `evolve.play.evaluate_genome`, as `evolve evaluate` does:
+- Mario: level, seed, population, whether the run cleared the level (its verified solution reached the flag), the
+  generation it first did, the frames emulated over the whole run and its wall time; the champion's furthest x and
+  flag on a fresh play. Below the table, the median generation to clear over the runs of each level (a run that
+  never cleared counts as its last generation + 1, so the median is an upper bound when some failed).
+- Atari: game, frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
+  default_rng([10**6, i]), seeds no run derives), raw and human-normalized, (score - random) / (human - random),
+  beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
+  CPUs).
+--champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
+atari-freeway-ram, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evolve.play import evaluate_genome  # noqa: E402
+
+TEST_SEED = 10**6
+# game: (random, human, DQN 50 M frames, OpenAI ES), raw scores (the issue's published table)
+PUBLISHED = {
+    "boxing": (0.1, 4.3, 71.8, 49.8),
+    "freeway": (0.0, 29.6, 30.3, 31.0),
+    "pong": (-20.7, 9.3, 18.9, 21.0),
+}
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A finished run's resolved config and summary; a clear SystemExit when the folder is not one."""
+    try:
+        config = tomllib.loads((run_dir / "config.toml").read_text())
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{run_dir}: not a finished run directory ({exc})") from None
+    return config, summary
+
+
+def mario_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    played = evaluate_genome(run_dir / "best.json", 1, 0)
+    level = config["env"].get("state", "Level1-1").removeprefix("Level")
+    seed = config["run"]["seed"]
+    return {
+        "kind": "mario", "run": str(run_dir), "level": level, "seed": seed,
+        "population": config.get("population", {}).get("size"),
+        "cleared": bool(summary["solved"]), "generation": summary.get("solved_generation"),
+        "generations": summary["generations"], "frames": int(summary.get("frames", 0)),
+        "wall_seconds": summary["wall_seconds"], "champion_max_x": played.get("max_x"),
+        "champion_flag": played.get("flag"), "name": f"mario-{level}-seed{seed}" if level == "1-1" else f"mario-{level}",
+    }
+
+
+def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], episodes: int) -> dict[str, Any]:
+    game = config["env"]["game"]
+    played = evaluate_genome(run_dir / "best.json", episodes, TEST_SEED)
+    row = {"kind": "atari", "run": str(run_dir), "game": game, "frames": int(summary.get("frames", 0)),
+           "wall_seconds": summary["wall_seconds"], "test_episodes": episodes, "test_mean": played["mean"],
+           "test_max": max(played["scores"]), "name": f"atari-{game}-ram"}
+    if game in PUBLISHED:
+        random, human, dqn, es = PUBLISHED[game]
+        row.update(random=random, human=human, dqn=dqn, es=es,
+                   human_normalized=(played["mean"] - random) / (human - random))
+    return row
+
+
+def mario_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| level | seed | population | cleared | generation | frames | wall | champion: max x, flag |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["level"], r["seed"])):
+        lines.append(f"| {r['level']} | {r['seed']} | {r['population']} | {'yes' if r['cleared'] else 'no'} | "
+                     f"{r['generation'] if r['cleared'] else '—'} | {r['frames']:,} | {r['wall_seconds'] / 60:.1f} min"
+                     f" | {r['champion_max_x']:.0f}, {'flag' if r['champion_flag'] else 'no flag'} |")
+    for level in sorted({r["level"] for r in rows}):
+        runs = [r for r in rows if r["level"] == level]
+        generations = [r["generation"] if r["cleared"] else r["generations"] + 1 for r in runs]
+        lines.append(f"\n{level}: {sum(r['cleared'] for r in runs)}/{len(runs)} runs cleared; median generation to "
+                     f"clear {statistics.median(generations):g}")
+    return "\n".join(lines)
+
+
+def atari_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| game | frames | wall | champion, test mean (max) | human-normalized | random | human | DQN | ES |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["game"]):
+        published = (f"{r['human_normalized']:.2f} | {r['random']} | {r['human']} | {r['dqn']} | {r['es']}"
+                     if "human" in r else "— | — | — | — | —")
+        lines.append(f"| {r['game']} | {r['frames']:,} | {r['wall_seconds'] / 60:.1f} min | {r['test_mean']:.2f} "
+                     f"({r['test_max']:.0f}) | {published} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN")
+    parser.add_argument("--test-episodes", type=int, default=30)
+    parser.add_argument("--champions", type=Path, help="copy each champion's best.json and config.toml here")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    for run_dir in args.runs:
+        config, summary = read_run(run_dir)
+        env = config["env"]["id"]
+        if env == "mario":
+            rows.append(mario_row(run_dir, config, summary))
+        elif env == "atari":
+            rows.append(atari_row(run_dir, config, summary, args.test_episodes))
+        else:
+            raise SystemExit(f"{run_dir}: env {env!r} is neither mario nor atari")
+        print(f"read {run_dir}", file=sys.stderr)
+        if args.champions is not None:
+            target = args.champions / rows[-1]["name"]
+            target.mkdir(parents=True, exist_ok=True)
+            for name in ("best.json", "config.toml"):
+                shutil.copyfile(run_dir / name, target / name)
+    if mario := [r for r in rows if r["kind"] == "mario"]:
+        print(mario_table(mario))
+    if atari := [r for r in rows if r["kind"] == "atari"]:
+        print(atari_table(atari))
+    if args.json:
+        print(json.dumps({"results": rows}))
+
+
+if __name__ == "__main__":
+    main()
