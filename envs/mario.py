@@ -38,10 +38,14 @@ def parse_action(name: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def states() -> tuple[str, ...]:
-    """The save states stable-retro ships for the game (Level1-1, Level1-4, ..., Level8-1)."""
+    """The save states stable-retro ships for the game (Level1-1, Level1-4, ..., Level8-1) and ours derived from
+    them (Level1-2: `envs.mario_level_states`)."""
     import stable_retro
 
-    return tuple(stable_retro.data.list_states(GAME, stable_retro.data.Integrations.STABLE))
+    from envs.mario_level_states import derived_states
+
+    shipped = stable_retro.data.list_states(GAME, stable_retro.data.Integrations.STABLE)
+    return tuple(sorted({*shipped, *derived_states()}))
 
 
 class MarioEmulator:
@@ -50,14 +54,18 @@ class MarioEmulator:
     def __init__(self, state: str = "Level1-1", rom: str = "") -> None:
         import stable_retro
 
+        from envs.mario_level_states import derived_states, load_state
+
         global _open
         if _open is not None:
             log.info("closing this process's previous Mario emulator (one per process)")
             _open.close()
         register(integration_dir(rom))
+        # A derived state starts from Level1-1 and is restored on every reset.
+        self._start = load_state(state) if state in derived_states() else None
         self.env: Any = stable_retro.make(
             GAME,
-            state=state,
+            state="Level1-1" if self._start is not None else state,
             inttype=stable_retro.data.Integrations.CUSTOM,
             obs_type=stable_retro.Observations.RAM,
             use_restricted_actions=stable_retro.Actions.ALL,
@@ -75,6 +83,8 @@ class MarioEmulator:
 
     def reset(self) -> np.ndarray:
         self.env.reset()
+        if self._start is not None:
+            self.env.em.set_state(self._start)
         return self.ram()
 
     def step(self, mask: np.ndarray, frames: int, on_frame: Callable[[], None] | None = None) -> np.ndarray:

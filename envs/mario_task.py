@@ -3,8 +3,9 @@
 The network sees the tile grid around Mario (solid tiles 1, enemies -1) plus optional scalars, and picks one of a
 configurable set of button combinations (argmax over one output per combination), held for `frame_skip` frames.
 Everything is read from RAM, not from stable-retro's scroll reward: fitness is the furthest x reached, plus a bonus
-and the time left (scaled) when the flag is reached. An episode ends on death, on the flag (or any change of
-level), when Mario makes no new ground for `stall_frames` frames, or after `max_frames`.
+and the time left (scaled) when the level is cleared: the flagpole, or reaching the level that follows (a castle
+ends at the axe, which leads to the next world). An episode ends on death, when the level is cleared or left (a
+warp zone), when Mario makes no new ground for `stall_frames` frames, or after `max_frames`.
 
 The emulator is deterministic, so an episode is a function of the genome alone; `noop_max` > 0 starts each
 episode after a random number of idle frames drawn from the evaluation's generator, for robust solutions.
@@ -36,6 +37,12 @@ FrameHook = Callable[[], None]
 DecisionHook = Callable[[np.ndarray, np.ndarray, int], None]
 
 
+def following(stage: tuple[int, int]) -> tuple[int, int]:
+    """The (world, stage) after `stage`, both from 0: x-1 to x-3 lead to the next stage, x-4 to the next world."""
+    world, level = stage
+    return (world, level + 1) if level < 3 else (world + 1, 0)
+
+
 @dataclass
 class Episode:
     max_x: int
@@ -50,7 +57,8 @@ class Episode:
 class MarioTask(Task):
     env_id: ClassVar[str] = "mario"
     run_metrics: ClassVar[dict[str, str]] = {"max_x": "max", "flag": "max", "frames": "sum"}
-    state: str = param("Level1-1", doc="a stable-retro save state of SuperMarioBros-Nes (Level1-1 ... Level8-1)")
+    state: str = param("Level1-1", doc="a save state of SuperMarioBros-Nes: stable-retro's (Level1-1, Level1-4, "
+                       "Level2-1 ... Level8-1) or ours (Level1-2)")
     rom: str = param("", doc="path to a Super Mario Bros. .nes (empty: $EVOLVE_MARIO_ROM, the cache, or download)")
     actions: list[str] = param(DEFAULT_ACTIONS, doc="button combinations the network chooses among, e.g. right+A")
     frame_skip: int = param(4, ge=1, le=1_000, doc="frames each chosen action is held")
@@ -110,7 +118,7 @@ class MarioTask(Task):
 
         integration_dir(self.rom)
         if self.state not in states():
-            raise TaskSetupError(f"unknown Mario state {self.state!r} (stable-retro has: {', '.join(states())})")
+            raise TaskSetupError(f"unknown Mario state {self.state!r} (known: {', '.join(states())})")
 
     @property
     def emulator(self) -> MarioEmulator:
@@ -181,16 +189,19 @@ class MarioTask(Task):
                     paths.replayed += 1
                 node, ram = child, child.ram
             frames += self.frame_skip
-            new_stage = mario_ram.world_stage(ram) != start_stage
+            stage = mario_ram.world_stage(ram)
+            left = stage != start_stage
             # Counted before the episode can end, so the flag step's x (the pole's) counts; not a new level's x.
-            x = -1 if new_stage else mario_ram.mario_x(ram)
+            x = -1 if left else mario_ram.mario_x(ram)
             if x > max_x:
                 max_x, since_progress = x, 0
             else:
                 since_progress += self.frame_skip
-            flag = new_stage or mario_ram.on_flagpole(ram)
-            if flag or mario_ram.is_dying(ram):
-                return Episode(max_x, start_x, flag, not flag, mario_ram.time_left(ram), frames)
+            # Cleared: on the flagpole, or in the level that follows (a castle's axe leads there); a warp zone's
+            # pipe leaves the level too, but skips levels, and ends the episode uncleared.
+            flag = mario_ram.on_flagpole(ram) or stage == following(start_stage)
+            if flag or left or mario_ram.is_dying(ram):
+                return Episode(max_x, start_x, flag, not flag and not left, mario_ram.time_left(ram), frames)
             if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
                 return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
 

@@ -52,7 +52,7 @@ class Replay:
         return out
 
 
-FLAG_RUN = Path(__file__).parent / "data" / "mario_1-1_flag.json"
+FLAG_RUN = Path(__file__).parents[2] / "envs" / "mario_states" / "mario_1-1_flag.json"
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +245,24 @@ def test_evaluate_plays_a_runs_best_and_reports_x_flag_and_level(tmp_path):
     assert report["scores"] == [summary["best_fitness"]] * 2  # deterministic emulator, no no-ops: the run's score
     assert report["mean"] == summary["best_fitness"] and report["flag"] is False and report["level"] == "1-1"
     assert report["max_x"] == max(e["max_x"] for e in report["episodes"]) >= 40
+
+
+def test_the_derived_level_1_2_state_is_the_games_own_and_plays():
+    """Level1-2 is played into from 1-1 (the recorded flag run, then 1-2's intro): deriving it again gives the shipped
+    bytes, it starts in 1-2 under the player's control, and holding right makes progress there."""
+    from envs import mario_level_states
+
+    assert mario_level_states.derive_level_1_2() == mario_level_states.load_state("Level1-2")
+    task = MarioTask(state="Level1-2", actions=["right", "none"], stall_frames=60)
+    task.prepare()
+    ram = task.emulator.reset()
+    assert mario_ram.world_stage(ram) == (0, 1) and mario_ram.time_left(ram) > 390
+    episode = task.play(Press(0, 2))
+    assert episode.max_x > episode.start_x + 100 and not episode.flag
+    assert task.level == "1-2"
+
+
+def test_clearing_means_the_flagpole_or_the_next_level_never_a_warp():
+    from envs.mario_task import following
+
+    assert following((0, 0)) == (0, 1) and following((0, 2)) == (0, 3) and following((0, 3)) == (1, 0)
