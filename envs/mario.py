@@ -36,6 +36,24 @@ def parse_action(name: str) -> tuple[str, ...]:
     return tuple(buttons)
 
 
+@lru_cache(maxsize=32)
+def start_state(name: str) -> bytes:
+    """The emulator state a save state holds: ours (envs/mario_states) or stable-retro's .state file."""
+    import gzip
+
+    import stable_retro
+
+    from envs.mario_level_states import derived_states, load_state
+
+    if name in derived_states():
+        return load_state(name)
+    path = stable_retro.data.get_file_path(GAME, f"{name}.state", inttype=stable_retro.data.Integrations.STABLE)
+    if path is None:
+        raise ValueError(f"unknown Mario state {name!r} (known: {', '.join(states())})")
+    with gzip.open(path) as f:
+        return f.read()
+
+
 @lru_cache(maxsize=1)
 def states() -> tuple[str, ...]:
     """The save states stable-retro ships for the game (Level1-1, Level1-4, ..., Level8-1) and ours derived from
@@ -81,10 +99,12 @@ class MarioEmulator:
             mask[self.buttons.index(button)] = 1
         return mask
 
-    def reset(self) -> np.ndarray:
+    def reset(self, state: str | None = None) -> np.ndarray:
+        """Back to the emulator's save state, or to the save state named `state` (world mode's other levels)."""
         self.env.reset()
-        if self._start is not None:
-            self.env.em.set_state(self._start)
+        start = self._start if state is None else start_state(state)
+        if start is not None:
+            self.env.em.set_state(start)
         return self.ram()
 
     def step(self, mask: np.ndarray, frames: int, on_frame: Callable[[], None] | None = None) -> np.ndarray:

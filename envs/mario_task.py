@@ -76,6 +76,8 @@ class MarioTask(Task):
                               "(scalars from RAM), previous_action (one-hot over actions)")
     flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
+    levels: list[str] = param([], doc="world mode: the save states each genome plays in turn (e.g. Level1-1, "
+                              "Level1-2, Level1-4), fitness summed over them; empty: `state` alone")
     cache_steps: int = param(40000, ge=0, le=1_000_000, doc="decision steps of play remembered per process, so episodes that "
                              "repeat earlier decisions replay them instead of emulating (0: off; ~3.5 KB a step)")
 
@@ -117,8 +119,9 @@ class MarioTask(Task):
         from envs.mario_rom import integration_dir
 
         integration_dir(self.rom)
-        if self.state not in states():
-            raise TaskSetupError(f"unknown Mario state {self.state!r} (known: {', '.join(states())})")
+        for state in (self.state, *self.levels):
+            if state not in states():
+                raise TaskSetupError(f"unknown Mario state {state!r} (known: {', '.join(states())})")
 
     @property
     def emulator(self) -> MarioEmulator:
@@ -149,19 +152,21 @@ class MarioTask(Task):
         noops: int = 0,
         on_frame: FrameHook | None = None,
         on_decision: DecisionHook | None = None,
+        level: str | None = None,
     ) -> Episode:
-        """One episode from the save state; the hooks let a replay watch it. Steps already played by an earlier
-        episode of this process (the same decisions from the same start) come from the path cache."""
+        """One episode from the save state (`level`: another one, in world mode); the hooks let a replay watch it.
+        Steps already played by an earlier episode of this process (the same decisions from the same start) come
+        from the path cache."""
         emulator = self.emulator
         masks = [emulator.mask(parse_action(a)) for a in self.actions]
-        paths = self.paths if on_frame is None else None  # a replay must see every frame emulated
+        paths = self.paths_of(level) if on_frame is None else None  # a replay must see every frame emulated
         network.reset()
         node = synced = None  # the cache node the episode is at; the one the emulator is at
         if paths is not None:
             paths.trim()
             node = paths.root(noops)
         if node is None:
-            ram = emulator.reset()
+            ram = emulator.reset(level if level != self.state else None)
             if noops:
                 ram = emulator.step(np.zeros_like(masks[0]), noops, on_frame)
             if paths is not None:
@@ -207,14 +212,19 @@ class MarioTask(Task):
 
     @property
     def level(self) -> str:
-        """The level the episodes play, "1-1" for the save state Level1-1."""
-        return self.state.removeprefix("Level")
+        """The level the episodes play, "1-1" for the save state Level1-1 (world mode: the levels, "1-1,1-2,1-4")."""
+        return ",".join(s.removeprefix("Level") for s in (self.levels or [self.state]))
+
+    def paths_of(self, level: str | None = None) -> PathCache | None:
+        """The path cache of the episodes from `level` (None: `state`), each level its own trees."""
+        if self.cache_steps == 0:
+            return None
+        key = "paths" if level in (None, self.state) else f"paths-{level}"
+        return live(self, key, lambda: PathCache(self.cache_steps))
 
     @property
     def paths(self) -> PathCache | None:
-        if self.cache_steps == 0:
-            return None
-        return live(self, "paths", lambda: PathCache(self.cache_steps))
+        return self.paths_of()
 
     def fitness(self, episode: Episode) -> float:
         bonus = self.flag_bonus + self.time_bonus * episode.time_left if episode.flag else 0.0
@@ -222,6 +232,8 @@ class MarioTask(Task):
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
         noops = rng.integers(0, self.noop_max + 1, size=self.episodes) if self.noop_max else [0] * self.episodes
+        if self.levels:
+            return self._evaluate_world(network, [int(n) for n in noops])
         played = [self.play(network, int(n)) for n in noops]
         flags = [e.flag for e in played]
         return EvalResult(
@@ -234,6 +246,25 @@ class MarioTask(Task):
             },
             solved=all(flags),
         )
+
+    def _evaluate_world(self, network: Network, noops: list[int]) -> EvalResult:
+        """World mode: every episode plays each level in turn; fitness the sum over levels of their mean fitness,
+        metrics per level (max_x@1-2, flag@1-2, ...), the count of levels cleared in every episode, max_x summed
+        over the levels and flag when all are cleared; solved when every level is."""
+        fitness, metrics, cleared, frames, progress = 0.0, {}, 0, 0, 0
+        for state in self.levels:
+            played = [self.play(network, n, level=state) for n in noops]
+            name = state.removeprefix("Level")
+            fitness += float(np.mean([self.fitness(e) for e in played]))
+            metrics[f"max_x@{name}"] = float(max(e.max_x for e in played))
+            metrics[f"flag@{name}"] = float(all(e.flag for e in played))
+            cleared += all(e.flag for e in played)
+            frames += sum(e.frames for e in played)
+            progress += max(e.max_x for e in played)
+        # the run's own figures: max_x sums the levels' furthest x, flag is every level cleared
+        metrics.update(levels_cleared=float(cleared), max_x=float(progress), flag=float(cleared == len(self.levels)),
+                       frames=float(frames), time_left=0.0)
+        return EvalResult(fitness, metrics, solved=cleared == len(self.levels))
 
     def verify(self, network: Network, rng: np.random.Generator) -> EvalResult:
         return self.evaluate(network, rng)

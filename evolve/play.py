@@ -65,7 +65,11 @@ def evaluate_genome(genome_path: Path, episodes: int, seed: int, env_id: str | N
             report[key] = reduce[how](values)
     if "flag" in report:
         report["flag"] = bool(report["flag"])
-    if isinstance(level := getattr(task, "level", None), str):  # Mario: the level played
+    if getattr(task, "levels", None):  # Mario's world mode: each level's figures over the episodes
+        report["levels"] = [
+            {"level": (name := state.removeprefix("Level")), "max_x": max(p[f"max_x@{name}"] for p in played),
+             "flag": all(bool(p[f"flag@{name}"]) for p in played)} for state in task.levels]
+    elif isinstance(level := getattr(task, "level", None), str):  # Mario: the level played
         report["level"] = level
     return report
 

@@ -266,3 +266,31 @@ def test_clearing_means_the_flagpole_or_the_next_level_never_a_warp():
     from envs.mario_task import following
 
     assert following((0, 0)) == (0, 1) and following((0, 2)) == (0, 3) and following((0, 3)) == (1, 0)
+
+
+def test_world_mode_plays_each_level_in_turn_and_sums_them():
+    """One genome across 1-1, 1-2 and 1-4: each level's episode is the one a task of that state alone plays."""
+    levels = ["Level1-1", "Level1-2", "Level1-4"]
+    world = MarioTask(levels=levels, actions=["right", "right+A"], stall_frames=60)
+    world.prepare()
+    result = world.evaluate(Press(1, 2), np.random.default_rng(0))
+    alone = {}
+    for state in levels:
+        single = MarioTask(state=state, actions=["right", "right+A"], stall_frames=60)
+        alone[state] = single.play(Press(1, 2))
+    assert result.fitness == sum(world.fitness(e) for e in alone.values())
+    for state, episode in alone.items():
+        name = state.removeprefix("Level")
+        assert result.metrics[f"max_x@{name}"] == episode.max_x and result.metrics[f"flag@{name}"] == 0.0
+    assert result.metrics["max_x"] == sum(e.max_x for e in alone.values()) and not result.solved
+    assert world.level == "1-1,1-2,1-4"
+
+
+def test_evaluate_reports_each_level_of_a_world_run(tmp_path):
+    from evolve.play import evaluate_genome
+
+    config = run_config("mario-world1", "run.generations=1", "population.size=4", "env.stall_frames=40")
+    start_run(config, tmp_path / "run", SerialExecutor())
+    report = evaluate_genome(tmp_path / "run" / "best.json", 1, 0)
+    assert [level["level"] for level in report["levels"]] == ["1-1", "1-2", "1-4"]
+    assert report["max_x"] == sum(level["max_x"] for level in report["levels"]) and report["flag"] is False
