@@ -9,6 +9,7 @@ import numpy as np
 
 from genomes.base import MutationContext
 from genomes.genes import ConnectionGenes, GeneTable, NodeGenes
+from genomes.neat_add_connections import add_connections
 from genomes.reachability import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
 from genomes.neat_genome import NeatGenome
@@ -41,7 +42,8 @@ def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: Mutation
 
 def mutate_structure_all(genomes: list[NeatGenome], rng: np.random.Generator, ctx: MutationContext) -> list[NeatGenome]:
     """Structural mutations for each genome: add node, add connection, delete node, delete connection, each with
-    its own probability (which ones drawn for all genomes at once), or at most one of them."""
+    its own probability (which ones drawn for all genomes at once), or at most one of them. Connections are added
+    to all the genomes that draw it at once (`genomes.neat_add_connections`)."""
     config: NeatGenomeConfig = ctx.config
     structural = [
         (config.node_add_prob, add_node),
@@ -58,13 +60,18 @@ def mutate_structure_all(genomes: list[NeatGenome], rng: np.random.Generator, ct
                 genome = structural[rng.choice(len(structural), p=probs / total)][1](genome, rng, ctx)
             out.append(genome)
         return out
-    chosen = (rng.random((len(genomes), len(structural))) < [p for p, _ in structural]).tolist()
-    out = []
-    for genome, picks in zip(genomes, chosen):
-        for pick, (_, operator) in zip(picks, structural):
-            if pick:
-                genome = operator(genome, rng, ctx)
-        out.append(genome)
+    # Which operators each genome gets, drawn for all; then each operator over its genomes, in the order above (a
+    # genome's own mutations keep that order). Adding connections, the most frequent, runs on all genomes at once.
+    chosen = rng.random((len(genomes), len(structural))) < [p for p, _ in structural]
+    out = list(genomes)
+    for column, (_, operator) in enumerate(structural):
+        picked = np.flatnonzero(chosen[:, column]).tolist()
+        if operator is add_connection:
+            for i, genome in zip(picked, add_connections([out[i] for i in picked], rng, ctx)):
+                out[i] = genome
+            continue
+        for i in picked:
+            out[i] = operator(out[i], rng, ctx)
     return out
 
 
