@@ -36,7 +36,8 @@ def test_a_cartpole_run_replays_to_a_gif_with_the_evaluations_return(tmp_path):
     assert task.replay(genome.phenotype(), np.random.default_rng(3), drawn.append).fitness == fitness
     assert len(drawn) == fitness + 1  # the reset frame and one per step
     frames = imageio.mimread(tmp_path / "episode.gif")  # every 4th (Pillow merges identical neighbours)
-    assert 0.9 * len(drawn) / 4 <= len(frames) <= np.ceil(len(drawn) / 4)
+    # every 4th frame, fewer where Pillow merged identical neighbours (the native cart draws more of them alike)
+    assert 0.5 * len(drawn) / 4 <= len(frames) <= np.ceil(len(drawn) / 4)
     assert frames[0].shape == (240, 480, 3) and len(np.unique(frames[0].reshape(-1, 3), axis=0)) > 2
 
 
