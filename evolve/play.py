@@ -9,12 +9,12 @@ their seeds (reset states, sticky actions, no-ops) gets a fresh one each time.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evolve.runner import reduce_run_metrics
 from evolve.config import ConfigError, RunConfig, apply_override, load_config, parse_config
 from genomes.export import load_genome
 
@@ -58,11 +58,8 @@ def evaluate_genome(genome_path: Path, episodes: int, seed: int, env_id: str | N
     report: dict[str, Any] = {"path": str(genome_path), "env": config.env.id, "seed": seed, "episodes": played,
                               "scores": scores, "mean": float(np.mean(scores)),
                               "solved": all(p["solved"] for p in played)}
-    reduce = {"max": max, "min": min, "sum": sum, "mean": lambda v: sum(v) / len(v)}
-    for key, how in getattr(task, "run_metrics", {}).items():
-        values = [p[key] for p in played if isinstance(p.get(key), (int, float)) and math.isfinite(p[key])]
-        if values and how in reduce:
-            report[key] = reduce[how](values)
+    reductions = {k: how for k, how in getattr(task, "run_metrics", {}).items() if all(k in p for p in played)}
+    report.update(reduce_run_metrics(reductions, {k: [p[k] for p in played] for k in reductions}))
     if "flag" in report:
         report["flag"] = bool(report["flag"])
     if getattr(task, "levels", None):  # Mario's world mode: each level's figures over the episodes

@@ -97,9 +97,9 @@ class Runner:
         fitness = evaluations.fitness
         metrics.update(results[int(np.argmax(fitness))]["metrics"])
         reductions = self.task.run_metrics
-        generation_figures = _reduce(reductions, {k: [r["metrics"][k] for r in results] for k in reductions})
+        generation_figures = reduce_run_metrics(reductions, {k: [r["metrics"][k] for r in results] for k in reductions})
         metrics.update(generation_figures)
-        progress.records = _reduce(reductions, {k: [v, *([progress.records[k]] if k in progress.records else [])]
+        progress.records = reduce_run_metrics(reductions, {k: [v, *([progress.records[k]] if k in progress.records else [])]
                                                 for k, v in generation_figures.items()})
         was_solved = progress.solved
         solver = self.champion_test.check(progress, state.seed, generation, population, documents, results)
@@ -188,6 +188,6 @@ class Runner:
         }
 
 
-def _reduce(reductions: dict[str, str], values: dict[str, list[float]]) -> dict[str, float]:
+def reduce_run_metrics(reductions: dict[str, str], values: dict[str, list[float]]) -> dict[str, float]:
     """The task's run metrics: "max" (Mario's max_x: the best of the values) or "sum" (frames: their total)."""
     return {key: float(max(values[key]) if how == "max" else sum(values[key])) for key, how in reductions.items()}
