@@ -65,6 +65,11 @@ def is_dying(ram: np.ndarray) -> bool:
     return u8(ram, 0x0E) in (DYING, DEAD) or u8(ram, 0xB5) > 1
 
 
+def on_ground(ram: np.ndarray) -> bool:
+    """Standing or walking, not jumping or falling."""
+    return u8(ram, 0x1D) == 0
+
+
 def on_flagpole(ram: np.ndarray) -> bool:
     return u8(ram, 0x1D) == ON_FLAGPOLE
 
@@ -84,7 +89,7 @@ def extras(ram: np.ndarray) -> dict[str, float]:
     return {
         "velocity": s8(ram, 0x57) / MAX_X_SPEED,
         "vertical_velocity": s8(ram, 0x9F) / 8.0,
-        "on_ground": 1.0 if u8(ram, 0x1D) == 0 else 0.0,
+        "on_ground": 1.0 if on_ground(ram) else 0.0,
     }
 
 

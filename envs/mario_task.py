@@ -78,6 +78,8 @@ class MarioTask(Task):
     time_bonus: float = param(1.0, ge=0.0, doc="fitness per unit of game time left at the flag")
     levels: list[str] = param([], doc="world mode: the save states each genome plays in turn (e.g. Level1-1, "
                               "Level1-2, Level1-4), fitness summed over them; empty: `state` alone")
+    rejump: bool = param(False, doc="an action with A jumps again once Mario is back on the ground: A is let go for "
+                         "the first frame of a step that holds it after a step that held it (the game jumps on a press)")
     cache_steps: int = param(40000, ge=0, le=1_000_000, doc="decision steps of play remembered per process, so episodes that "
                              "repeat earlier decisions replay them instead of emulating (0: off; ~3.5 KB a step)")
 
@@ -159,6 +161,8 @@ class MarioTask(Task):
         from the path cache."""
         emulator = self.emulator
         masks = [emulator.mask(parse_action(a)) for a in self.actions]
+        with_a = [("A" in parse_action(a)) for a in self.actions]
+        released = [emulator.mask(tuple(b for b in parse_action(a) if b != "A")) for a in self.actions]
         paths = self.paths_of(level) if on_frame is None else None  # a replay must see every frame emulated
         network.reset()
         node = synced = None  # the cache node the episode is at; the one the emulator is at
@@ -178,17 +182,19 @@ class MarioTask(Task):
         choice = -1
         while True:
             inputs = self.observe(ram, choice)
-            choice = int(np.argmax(network.activate(inputs)))
+            previous, choice = choice, int(np.argmax(network.activate(inputs)))
+            # A fresh press of A for a jump from the ground: a function of the path (the last choice and the RAM)
+            repress = self.rejump and with_a[choice] and previous >= 0 and with_a[previous] and mario_ram.on_ground(ram)
             if on_decision is not None:
                 on_decision(ram, inputs, choice)
             if node is None:
-                ram = emulator.step(masks[choice], self.frame_skip, on_frame)
+                ram = self._step(emulator, masks[choice], released[choice] if repress else None, on_frame)
             else:
                 child = node.children.get(choice)
                 if child is None:
                     if synced is not node:
                         emulator.restore(node.emulator_state())
-                    ram = emulator.step(masks[choice], self.frame_skip)
+                    ram = self._step(emulator, masks[choice], released[choice] if repress else None)
                     child = synced = paths.extend(node, choice, ram, emulator.save())
                 else:
                     paths.replayed += 1
@@ -209,6 +215,14 @@ class MarioTask(Task):
                 return Episode(max_x, start_x, flag, not flag and not left, mario_ram.time_left(ram), frames)
             if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
                 return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
+
+    def _step(self, emulator: MarioEmulator, mask: np.ndarray, release: np.ndarray | None,
+              on_frame: FrameHook | None = None) -> np.ndarray:
+        """Hold `mask` for `frame_skip` frames, the first one with `release` instead (A let go) when given."""
+        if release is None or self.frame_skip == 1:
+            return emulator.step(mask, self.frame_skip, on_frame)
+        emulator.step(release, 1, on_frame)
+        return emulator.step(mask, self.frame_skip - 1, on_frame)
 
     @property
     def level(self) -> str:

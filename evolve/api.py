@@ -81,8 +81,9 @@ def run(
 # Keys `resume` may change: where and how the run is carried out, and when it stops; none of them changes a
 # trajectory (evaluation seeds never depend on the executor), so a resumed run stays exactly the uninterrupted one.
 RESUMABLE_KEYS = frozenset({"run.generations", "run.stop_on_solve", "run.workers", "run.executor", "run.address",
-                            "run.keep_checkpoints", "run.progress", "run.log_format", "log.tensorboard",
-                            "log.mlflow", "log.mlflow_tracking_uri", "log.mlflow_experiment", "env.rom"})
+                            "run.keep_checkpoints", "run.checkpoint_seconds", "run.progress", "run.log_format",
+                            "log.tensorboard", "log.mlflow", "log.mlflow_tracking_uri", "log.mlflow_experiment",
+                            "env.rom"})
 
 
 def resume(
@@ -133,7 +134,8 @@ def _execute(config: RunConfig, strategy: Any, state: Any, progress: RunProgress
     recorder = MetricsRecorder()
     directory = None
     if run_dir is not None:
-        directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints)
+        directory = RunDirectory(run_dir, strategy, config.to_toml(), config.run.keep_checkpoints,
+                                 config.run.checkpoint_seconds)
     extra = [progress_callback(config.run.log_format, config.run.generations)] if config.run.progress else []
     if config.log.tensorboard:
         if run_dir is None:

@@ -51,6 +51,10 @@ class RunSection:
         "population, whatever the executor, so results never depend on it)"
     )
     keep_checkpoints: int = param(3, ge=1, doc="checkpoints kept in checkpoints/ (the newest)")
+    checkpoint_seconds: float = param(5.0, ge=0.0, doc="write a checkpoint when this many seconds have passed since the "
+                                      "last one, and always for the last generation (also when interrupted); a hard "
+                                      "crash loses at most this much work, redone exactly on resume (0: every "
+                                      "generation)")
     progress: bool = param(True, doc="show progress on stderr (see log_format)")
     log_format: str = param("auto", choices=("auto", "bar", "plain", "json"), doc="progress on stderr: a bar, one "
                             "plain or JSON line per generation; auto: a bar on a terminal, plain lines otherwise")

@@ -2,16 +2,21 @@
 and summary.json.
 
 Every generation appends its metrics line (with its species: key, size, best and mean fitness) and its champion's
-genome to champions.jsonl, replaces best.json when the generation changed it and writes a
-checkpoint (the strategy state and the run progress); best.json and the checkpoint are encoded on the loop's thread
-and written atomically on a writer thread, their fsyncs overlapping the next generation. A run resumed from a
-checkpoint first drops the metrics and champion lines past it, so no generation is recorded twice.
+genome to champions.jsonl and replaces best.json when the generation changed it. A checkpoint (the strategy state
+and the run progress) is written once `checkpoint_seconds` have passed since the last one, and always for the last
+generation, whether the run ends, is interrupted or fails: fast generations are not slowed by encoding the whole
+population each time, and a hard crash loses at most those seconds of work. best.json and the checkpoint are
+encoded on the loop's thread and written atomically on a writer thread, their fsyncs overlapping the next
+generation. A run resumed from a checkpoint first drops the metrics and champion lines past it, so no generation is
+recorded twice and the generations in between are reproduced exactly.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +37,13 @@ RUN_FILES = ("config.toml", "metrics.jsonl", "champions.jsonl", "best.json", "su
 class RunDirectory(Callback):
     """Writes one run's files under `path`. `config_toml` is the resolved config, written when the run starts."""
 
-    def __init__(self, path: Path, strategy: Strategy[Any], config_toml: str, keep_checkpoints: int) -> None:
+    def __init__(self, path: Path, strategy: Strategy[Any], config_toml: str, keep_checkpoints: int,
+                 checkpoint_seconds: float = 0.0) -> None:
         self.path, self.strategy = Path(path), strategy
-        self.config_toml, self.keep = config_toml, keep_checkpoints
+        self.config_toml, self.keep, self.checkpoint_seconds = config_toml, keep_checkpoints, checkpoint_seconds
+        # the newest generation not checkpointed yet: its state (never changed in place) and run progress
+        self.pending: tuple[StrategyState, dict[str, Any]] | None = None
+        self.last_checkpoint = 0.0
         self.metrics_log = MetricsLog(self.path / "metrics.jsonl")
         self.champions_log = MetricsLog(self.path / "champions.jsonl")
         self.writer: FileWriter | None = None
@@ -48,6 +57,7 @@ class RunDirectory(Callback):
             else:
                 generation_log.truncate(state.generation)
         self.writer = FileWriter()
+        self.last_checkpoint = time.monotonic()
 
     def on_generation(self, record: GenerationRecord) -> None:
         assert self.writer is not None
@@ -55,10 +65,22 @@ class RunDirectory(Callback):
             self.writer.write(self.path / "best.json", json_bytes(record.best))
         self.metrics_log.append(record.metrics)
         self.champions_log.append(champion_line(record))
-        save_checkpoint(self.path, record.state.generation, self.strategy.state_to_dict(record.state),
-                        record.progress.to_dict(), self.keep, self.writer)
+        self.pending = (record.state, copy.deepcopy(record.progress.to_dict()))  # progress changes in place
+        if time.monotonic() - self.last_checkpoint >= self.checkpoint_seconds:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Write the pending generation's checkpoint, if any."""
+        if self.pending is None or self.writer is None:
+            return
+        state, progress = self.pending
+        self.pending = None
+        save_checkpoint(self.path, state.generation, self.strategy.state_to_dict(state), progress, self.keep,
+                        self.writer)
+        self.last_checkpoint = time.monotonic()
 
     def on_end(self, summary: dict[str, Any], final: dict[str, Any]) -> None:
+        self._checkpoint()
         self._close_writer()
         best_path = self.path / "best.json"
         if final and best_path.is_file():
@@ -68,7 +90,11 @@ class RunDirectory(Callback):
         write_json_atomic(self.path / "summary.json", summary)
 
     def close(self) -> None:
-        self._close_writer()
+        """After on_end, or when the run was interrupted or failed: the last whole generation is still saved."""
+        try:
+            self._checkpoint()
+        finally:
+            self._close_writer()
 
     def _close_writer(self) -> None:
         if self.writer is not None:

@@ -112,7 +112,7 @@ def test_islands_exchange_migrants_and_resume_exactly(tmp_path):
 
 def test_a_damaged_island_is_a_clear_error_before_any_worker_starts(tmp_path):
     start_run(_island_config(2, "run.workers=0"), tmp_path)
-    checkpoint_path(tmp_path, 1).unlink()  # only the damaged one: an intact older one would be resumed from
+    checkpoint_path(tmp_path, 1).unlink(missing_ok=True)  # only the damaged one: an older one would be resumed from
     path = checkpoint_path(tmp_path, 2)
     document = json.loads(path.read_text())
     document["state"]["islands"][1]["genomes"]["node_counts"][0] += 1

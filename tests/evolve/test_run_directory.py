@@ -15,7 +15,8 @@ from evolve.config import ConfigError
 from tests.run_helpers import REPO
 
 XOR = REPO / "configs" / "xor.toml"
-SETTINGS = {"run.progress": False, "run.stop_on_solve": False, "species.target_species": 5}
+SETTINGS = {"run.progress": False, "run.stop_on_solve": False, "species.target_species": 5,
+            "run.checkpoint_seconds": 0}
 
 
 def _run(out, generations):
@@ -57,6 +58,28 @@ def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path, full, 
         path.write_text("{}")
     with pytest.raises(CheckpointError, match="gen-000008.json: not a checkpoint"):
         evolve.resume(run, generations=9)
+
+
+class Interrupt(evolve.Callback):
+    """Stands for Ctrl-C arriving after generation `at`."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_generation(self, record):
+        if record.generation == self.at:
+            raise KeyboardInterrupt
+
+
+def test_between_checkpoints_an_interrupted_run_still_saves_its_last_generation(tmp_path, full):
+    run = tmp_path / "run"
+    rare = {**SETTINGS, "run.checkpoint_seconds": 3600}
+    evolve.run(XOR, seed=5, workers=0, generations=8, overrides=rare, out=run / "whole")
+    assert [p.name for p in checkpoints(run / "whole")] == ["gen-000008.json"]  # only at the end
+    with pytest.raises(KeyboardInterrupt):
+        evolve.run(XOR, seed=5, workers=0, generations=8, overrides=rare, out=run / "cut", callbacks=[Interrupt(3)])
+    assert [p.name for p in checkpoints(run / "cut")] == ["gen-000004.json"]
+    assert _timeless(evolve.resume(run / "cut").metrics) == full
 
 
 def test_out_never_overwrites_what_is_not_a_new_run(tmp_path):
