@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from genomes.atomic_io import write_bytes_atomic
 
@@ -21,15 +21,26 @@ class MetricsLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file: IO[str] | None = None  # open for appending while a run writes (one write call per line)
 
     def truncate(self, generations: int) -> None:
         """Keep the lines of the first `generations` generations (atomically: a crash keeps the old file)."""
+        self.close()
         kept = [m for m in self.read() if m["generation"] < generations]
         write_bytes_atomic(self.path, "".join(json.dumps(m, allow_nan=False) + "\n" for m in kept).encode())
 
     def append(self, metrics: dict[str, Any]) -> None:
-        with self.path.open("a") as f:
-            f.write(json.dumps(metrics, allow_nan=False) + "\n")
+        """Append one line, flushed at once so a reader (the dashboard) sees every finished generation."""
+        line = json.dumps(metrics, allow_nan=False) + "\n"
+        if self._file is None:
+            self._file = self.path.open("a")
+        self._file.write(line)
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete line; a torn or damaged line is skipped with a warning."""

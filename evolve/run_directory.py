@@ -97,6 +97,8 @@ class RunDirectory(Callback):
             self._close_writer()
 
     def _close_writer(self) -> None:
+        self.metrics_log.close()
+        self.champions_log.close()
         if self.writer is not None:
             writer, self.writer = self.writer, None
             writer.close()
