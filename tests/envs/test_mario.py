@@ -294,3 +294,18 @@ def test_evaluate_reports_each_level_of_a_world_run(tmp_path):
     report = evaluate_genome(tmp_path / "run" / "best.json", 1, 0)
     assert [level["level"] for level in report["levels"]] == ["1-1", "1-2", "1-4"]
     assert report["max_x"] == sum(level["max_x"] for level in report["levels"]) and report["flag"] is False
+
+
+def test_rejump_presses_a_afresh_on_landing_and_the_path_cache_agrees():
+    """The game jumps on a press of A, so a held right+A jumps once and then walks into the first pipe; with rejump
+    A is let go for the first frame of a step that starts on the ground, and the same choice hops on over pipes and
+    pits. The path cache replays such episodes exactly."""
+    held = MarioTask(actions=["right+A", "right"], stall_frames=60, cache_steps=0)
+    held.prepare()
+    hops = MarioTask(actions=["right+A", "right"], stall_frames=60, cache_steps=0, rejump=True)
+    cached = MarioTask(actions=["right+A", "right"], stall_frames=60, rejump=True)
+    walked, hopped = held.play(Press(0, 2)), hops.play(Press(0, 2))
+    assert walked.max_x < 400 and hopped.max_x > 1000
+    assert cached.play(Press(0, 2)) == hopped and cached.play(Press(0, 2)) == hopped
+    assert cached.paths.replayed > 0
+    assert hops.play(Press(1, 2)) == held.play(Press(1, 2)), "actions without A are untouched"
