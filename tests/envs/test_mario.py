@@ -252,7 +252,7 @@ def test_the_derived_level_1_2_state_is_the_games_own_and_plays():
     bytes, it starts in 1-2 under the player's control, and holding right makes progress there."""
     from envs import mario_level_states
 
-    assert mario_level_states.derive_level_1_2() == mario_level_states.load_state("Level1-2")
+    assert mario_level_states.derive("Level1-2") == mario_level_states.load_state("Level1-2")
     task = MarioTask(state="Level1-2", actions=["right", "none"], stall_frames=60)
     task.prepare()
     ram = task.emulator.reset()
@@ -309,3 +309,24 @@ def test_rejump_presses_a_afresh_on_landing_and_the_path_cache_agrees():
     assert cached.play(Press(0, 2)) == hopped and cached.play(Press(0, 2)) == hopped
     assert cached.paths.replayed > 0
     assert hops.play(Press(1, 2)) == held.play(Press(1, 2)), "actions without A are untouched"
+
+
+def test_a_genomes_flag_run_is_recorded_and_the_next_level_derived_from_it(tmp_path, monkeypatch):
+    """What derives Level1-3 from a 1-2 champion, done with the committed 1-1 champion: its run to the flag is
+    recorded (with rejump, as it played) and replayed into the level after it, where Mario has control."""
+    from envs import mario_level_states
+    from evolve.play import genome_and_task
+
+    champion = Path(__file__).parents[2] / "benchmarks" / "champions" / "mario-1-1-seed0" / "best.json"
+    genome, task, _ = genome_and_task(champion, None, [])
+    recorded = mario_level_states.record_flag_run(task, genome.phenotype())
+    assert recorded["state"] == "Level1-1" and recorded["rejump"] is True
+    (tmp_path / "mario_1-1_flag.json").write_text(json.dumps(recorded))
+    monkeypatch.setattr(mario_level_states, "STATES_DIR", tmp_path)
+    state = mario_level_states.derive("Level1-2")
+    emulator = task.emulator
+    emulator.env.em.set_state(state)
+    ram = emulator.ram()
+    assert mario_ram.world_stage(ram) == (0, 1) and int(ram[0x0E]) == mario_level_states.NORMAL
+    with pytest.raises(ValueError, match="does not reach"):
+        mario_level_states.record_flag_run(MarioTask(actions=["right"]), Press(0, 1))
