@@ -23,6 +23,7 @@ SOLID, ENEMY, MARIO = 1.0, -1.0, 0.5  # grid cell values; empty cells are 0
 
 DYING, DEAD = 0x0B, 0x06  # player state (0x0E) values
 ON_FLAGPOLE = 0x03  # float state (0x1D): sliding down the flagpole
+VICTORY = 0x02  # operation mode (0x770): a castle's axe was reached (1 while playing)
 MAX_X_SPEED = 40.0  # |ram[0x57]| when running at full speed
 
 
@@ -72,6 +73,11 @@ def on_ground(ram: np.ndarray) -> bool:
 
 def on_flagpole(ram: np.ndarray) -> bool:
     return u8(ram, 0x1D) == ON_FLAGPOLE
+
+
+def at_axe(ram: np.ndarray) -> bool:
+    """A castle cleared: the game switched to its victory mode (the bridge falls, then Toad or the princess)."""
+    return u8(ram, 0x770) == VICTORY
 
 
 def world_stage(ram: np.ndarray) -> tuple[int, int]:

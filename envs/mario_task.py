@@ -3,8 +3,8 @@
 The network sees the tile grid around Mario (solid tiles 1, enemies -1) plus optional scalars, and picks one of a
 configurable set of button combinations (argmax over one output per combination), held for `frame_skip` frames.
 Everything is read from RAM, not from stable-retro's scroll reward: fitness is the furthest x reached, plus a bonus
-and the time left (scaled) when the level is cleared: the flagpole, or reaching the level that follows (a castle
-ends at the axe, which leads to the next world). An episode ends on death, when the level is cleared or left (a
+and the time left (scaled) when the level is cleared: the flagpole, a castle's axe (read as the game's victory
+mode), or reaching the level that follows. An episode ends on death, when the level is cleared or left (a
 warp zone), when Mario makes no new ground for `stall_frames` frames, or after `max_frames`.
 
 The emulator is deterministic, so an episode is a function of the genome alone; `noop_max` > 0 starts each
@@ -208,9 +208,9 @@ class MarioTask(Task):
                 max_x, since_progress = x, 0
             else:
                 since_progress += self.frame_skip
-            # Cleared: on the flagpole, or in the level that follows (a castle's axe leads there); a warp zone's
-            # pipe leaves the level too, but skips levels, and ends the episode uncleared.
-            flag = mario_ram.on_flagpole(ram) or stage == following(start_stage)
+            # Cleared: on the flagpole, at a castle's axe (the game's victory mode), or in the level that follows; a
+            # warp zone's pipe leaves the level too, but skips levels, and ends the episode uncleared.
+            flag = mario_ram.on_flagpole(ram) or mario_ram.at_axe(ram) or stage == following(start_stage)
             if flag or left or mario_ram.is_dying(ram):
                 return Episode(max_x, start_x, flag, not flag and not left, mario_ram.time_left(ram), frames)
             if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
