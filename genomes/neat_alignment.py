@@ -186,7 +186,7 @@ def _compatibility(
     )
 
 
-MAX_LOOKUPS = 1 << 21  # table entries and (representative, gene) pairs per block of `PopulationIndex.distances`
+MAX_LOOKUPS = 1 << 19  # (gene, representative) entries per block of `PopulationIndex.distances`
 
 
 class PopulationIndex:
@@ -203,43 +203,51 @@ class PopulationIndex:
             [g.connections.innovation[-1] if len(g.connections) else -1 for g in genomes], dtype=np.int64
         )
         self.nonempty = sizes > 0
-        self.starts = (np.cumsum(sizes) - sizes)[self.nonempty]  # where each genome's genes begin
+        self.first = np.cumsum(sizes) - sizes  # where each genome's genes begin
+        self.owner = np.repeat(np.arange(self.size), sizes)
 
     def distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
         """`distance(r, g)` for every representative r (rows) and indexed genome g (columns), to rounding the values
         `distance` gives pair by pair; a row does not depend on the other representatives."""
-        span = 1 + max([int(self.innovation.max(initial=-1))]
-                       + [int(r.connections.innovation.max(initial=-1)) for r in representatives])
-        block = max(1, MAX_LOOKUPS // (len(self.innovation) + span))
-        parts = [self._distances(representatives[i : i + block], span, config)
+        block = max(1, MAX_LOOKUPS // max(len(self.innovation), 1))
+        parts = [self._distances(representatives[i : i + block], config)
                  for i in range(0, len(representatives), block)]
         return np.vstack(parts) if parts else np.zeros((0, self.size))
 
-    def _distances(self, representatives: Sequence[NeatGenome], span: int, config: NeatGenomeConfig) -> np.ndarray:
-        # Each representative's weights in a dense row indexed by innovation (NaN: no such gene), so that looking
-        # up every population gene in every representative is one gather.
+    def _distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
         refs = [r.connections for r in representatives]
         n_refs, n = len(refs), self.size
-        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)[:, None]
-        table = np.full((n_refs, span), np.nan)
-        table[np.repeat(np.arange(n_refs), ref_sizes[:, 0]), np.concatenate([c.innovation for c in refs])] = (
-            np.concatenate([c.weight for c in refs]))
-        looked = table[:, self.innovation]  # (R, G)
-        matched = ~np.isnan(looked)
-        weight_gap = np.where(matched, np.abs(looked - self.weight), 0.0)
-        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)[:, None]
-        n_match, weight_diff, excess_g = np.zeros((n_refs, n), dtype=np.int64), np.zeros((n_refs, n)), np.zeros(
-            (n_refs, n), dtype=np.int64)
-        if len(self.starts):  # per genome sums over its contiguous genes
-            n_match[:, self.nonempty] = np.add.reduceat(matched, self.starts, axis=1, dtype=np.int64)
-            weight_diff[:, self.nonempty] = np.add.reduceat(weight_gap, self.starts, axis=1)
-            # excess, part 1: genes of g newer than the representative's newest
-            excess_g[:, self.nonempty] = np.add.reduceat(self.innovation > ref_newest, self.starts, axis=1,
-                                                         dtype=np.int64)
-        # excess, part 2: representative genes newer than g's newest (a running count of its genes by innovation)
-        held = np.concatenate([np.zeros((n_refs, 1), dtype=np.int64), np.cumsum(~np.isnan(table), axis=1)], axis=1)
-        excess_ref = ref_sizes - held[:, self.newest + 1]
-        sizes = self.sizes[None, :]
+        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)
+        ref_innovation = np.concatenate([c.innovation for c in refs] + [np.zeros(0, dtype=np.int64)])
+        ref_owner = np.repeat(np.arange(n_refs), ref_sizes)
+        span = 1 + max(int(self.innovation.max(initial=-1)), int(ref_innovation.max(initial=-1)))
+        # table[innovation] holds each representative's weight of that gene (0 without it) and then whether it has
+        # it (1.0 or 0.0), so one gather of the population's innovations, gene by gene, aligns every gene with every
+        # representative; the sums per genome over its contiguous genes then run down the rows.
+        table = np.zeros((span, 2 * n_refs))
+        table[ref_innovation, ref_owner] = np.concatenate([c.weight for c in refs] + [np.zeros(0)])
+        table[ref_innovation, n_refs + ref_owner] = 1.0
+        sums = np.zeros((n, 2 * n_refs))
+        if len(self.innovation):
+            looked = table[self.innovation]  # (genes, 2 R)
+            gap = looked[:, :n_refs]
+            np.subtract(gap, self.weight[:, None], out=gap)
+            np.abs(gap, out=gap)
+            gap *= looked[:, n_refs:]  # matching genes only
+            sums[self.nonempty] = np.add.reduceat(looked, self.first[self.nonempty], axis=0)
+        weight_diff, n_match = sums[:, :n_refs].T, sums[:, n_refs:].T.astype(np.int64)  # (R, n)
+        # Excess genes: those of g newer than r's newest, and those of r newer than g's newest, each counted as a
+        # genome's size less its genes up to the other's newest (gene codes owner * stride + innovation ascend).
+        stride = span + 1
+        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)
+        g_upto = np.searchsorted(self.owner * stride + self.innovation,
+                                 np.arange(n)[None, :] * stride + ref_newest[:, None], side="right")
+        r_upto = np.searchsorted(ref_owner * stride + ref_innovation,
+                                 np.arange(n_refs)[:, None] * stride + self.newest[None, :], side="right")
+        ref_first = np.cumsum(ref_sizes) - ref_sizes
+        sizes, ref_sizes = self.sizes[None, :], ref_sizes[:, None]
+        excess_g = sizes - (g_upto - self.first[None, :])
+        excess_ref = ref_sizes - (r_upto - ref_first[:, None])
         both = (sizes > 0) & (ref_sizes > 0)
         excess = np.where(both, excess_g + excess_ref, sizes + ref_sizes)
         disjoint = sizes + ref_sizes - 2 * n_match - excess
