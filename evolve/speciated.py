@@ -28,7 +28,7 @@ STATE_VERSION = 2  # 2: the population as one document of its family (genome_ids
 def species_record(species: Species, fitness: dict[int, float]) -> list[float]:
     """[key, size, best fitness, mean fitness] of a species this generation: a metrics line's `species` entry."""
     values = [fitness[g] for g in species.members]
-    return [species.key, len(values), max(values), float(np.mean(values))]
+    return [species.key, len(values), max(values), sum(values) / len(values)]
 
 
 @dataclass(kw_only=True)
@@ -126,7 +126,7 @@ class SpeciatedStrategy(Strategy[NeatState]):
             "species": [species_record(s, fit) for s in species],
             "compatibility_threshold": state.threshold,
             **{f"best_{k}": v for k, v in champion.items()},
-            "mean_hidden": float(np.mean([self.family.hidden_count(g) for g in state.genomes.values()])),
+            "mean_hidden": sum(map(self.family.hidden_count, state.genomes.values())) / len(state.genomes),
         }
         new_state = copy.copy(state)
         new_state.fitness, new_state.species, new_state.next_species_key = fit, species, next_key
