@@ -7,7 +7,9 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:  # "module:Name" env ids import from the working directory, as `python -m` does
         sys.path.insert(0, os.getcwd())
     args: argparse.Namespace | None = None
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # a scheduler's or `kill`'s stop saves the run as Ctrl-C does
     try:
         given = sys.argv[1:] if argv is None else argv
         command = next((a for a in given if not a.startswith("-")), None)
@@ -159,9 +163,18 @@ def main(argv: list[str] | None = None) -> int:
         if _is_input_error(exc):
             return _fail(str(exc))
         raise
-    except KeyboardInterrupt:
-        print(f"evolve: interrupted{_how_to_continue(args)}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"evolve: {'terminated' if terminated else 'interrupted'}{_how_to_continue(args)}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so that it unwinds a run as Ctrl-C does (checkpoint, close)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def _how_to_continue(args: argparse.Namespace | None) -> str:

@@ -194,7 +194,9 @@ def test_exporting_a_cell_network_without_trained_weights_warns(tmp_path):
     assert "has no trained weights" in result.stderr and "untrained, random weights" in result.stderr
 
 
-def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
+@pytest.mark.parametrize("stop, code, said", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_an_interrupted_run_says_how_to_continue_it(tmp_path, stop, code, said):
+    """Ctrl-C, or a scheduler's SIGTERM, stops a run with its last generation saved and says how to continue it."""
     import signal
     import subprocess
     import sys
@@ -210,10 +212,10 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path):
     while not (run / "checkpoints").is_dir() or not any((run / "checkpoints").iterdir()):
         assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.poll() else ""
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, stop))
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
-    assert stderr.strip().splitlines()[-1] == f"evolve: interrupted; continue with `evolve resume {run}`"
+    assert process.returncode == code
+    assert stderr.strip().splitlines()[-1] == f"evolve: {said}; continue with `evolve resume {run}`"
     done = sorted((run / "checkpoints").glob("gen-*.json"))[-1]
     generations = int(done.stem.split("-")[1]) + 2
     resumed = evolve("resume", str(run), "--generations", str(generations))
