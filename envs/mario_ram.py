@@ -80,6 +80,12 @@ def at_axe(ram: np.ndarray) -> bool:
     return u8(ram, 0x770) == VICTORY
 
 
+def area(ram: np.ndarray) -> int:
+    """The area Mario is in (the game's area pointer): it changes through a pipe to another part of the level, such
+    as 1-1's coin room or 1-2's exit to its flagpole, where x counts afresh."""
+    return u8(ram, 0x750)
+
+
 def world_stage(ram: np.ndarray) -> tuple[int, int]:
     """(world, stage), both counted from 0."""
     return u8(ram, 0x75F), u8(ram, 0x75C)

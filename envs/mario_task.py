@@ -5,7 +5,8 @@ configurable set of button combinations (argmax over one output per combination)
 Everything is read from RAM, not from stable-retro's scroll reward: fitness is the furthest x reached, plus a bonus
 and the time left (scaled) when the level is cleared: the flagpole, a castle's axe (read as the game's victory
 mode), or reaching the level that follows. An episode ends on death, when the level is cleared or left (a
-warp zone), when Mario makes no new ground for `stall_frames` frames, or after `max_frames`.
+warp zone), when Mario makes no new ground for `stall_frames` frames (counted afresh in each area of the level a
+pipe leads to), or after `max_frames`.
 
 The emulator is deterministic, so an episode is a function of the genome alone; `noop_max` > 0 starts each
 episode after a random number of idle frames drawn from the evaluation's generator, for robust solutions.
@@ -35,6 +36,25 @@ FLAG_X = 3161  # Mario's x on the 1-1 flagpole (for progress reports only; the f
 # (RAM, the network's inputs, the chosen action's index).
 FrameHook = Callable[[], None]
 DecisionHook = Callable[[np.ndarray, np.ndarray, int], None]
+
+
+class Progress:
+    """Mario's furthest x and the frames since he last went further. A pipe into another area of the level starts
+    the count afresh there (x counts from that area's left edge): the walk from 1-2's exit pipe to its flagpole, or
+    1-1's coin room, is progress too, though the level's furthest x (the fitness) does not grow."""
+
+    def __init__(self, area: int, x: int) -> None:
+        self.area, self.area_best, self.max_x, self.since = area, x, x, 0
+
+    def update(self, area: int, x: int, frames: int) -> None:
+        """After `frames` more frames, Mario at `x` in `area` (x -1: the level was left)."""
+        self.max_x = max(self.max_x, x)
+        if area != self.area:
+            self.area, self.area_best, self.since = area, x, 0
+        elif x > self.area_best:
+            self.area_best, self.since = x, 0
+        else:
+            self.since += frames
 
 
 def following(stage: tuple[int, int]) -> tuple[int, int]:
@@ -177,8 +197,9 @@ class MarioTask(Task):
                 node = synced = paths.add_root(noops, ram, emulator.save())
         ram = node.ram if node is not None else ram
         start_stage = mario_ram.world_stage(ram)
-        start_x = max_x = mario_ram.mario_x(ram)
-        frames = since_progress = 0
+        start_x = mario_ram.mario_x(ram)
+        progress = Progress(mario_ram.area(ram), start_x)
+        frames = 0
         choice = -1
         while True:
             inputs = self.observe(ram, choice)
@@ -203,18 +224,14 @@ class MarioTask(Task):
             stage = mario_ram.world_stage(ram)
             left = stage != start_stage
             # Counted before the episode can end, so the flag step's x (the pole's) counts; not a new level's x.
-            x = -1 if left else mario_ram.mario_x(ram)
-            if x > max_x:
-                max_x, since_progress = x, 0
-            else:
-                since_progress += self.frame_skip
+            progress.update(mario_ram.area(ram), -1 if left else mario_ram.mario_x(ram), self.frame_skip)
             # Cleared: on the flagpole, at a castle's axe (the game's victory mode), or in the level that follows; a
             # warp zone's pipe leaves the level too, but skips levels, and ends the episode uncleared.
             flag = mario_ram.on_flagpole(ram) or mario_ram.at_axe(ram) or stage == following(start_stage)
             if flag or left or mario_ram.is_dying(ram):
-                return Episode(max_x, start_x, flag, not flag and not left, mario_ram.time_left(ram), frames)
-            if since_progress >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
-                return Episode(max_x, start_x, False, False, mario_ram.time_left(ram), frames)
+                return Episode(progress.max_x, start_x, flag, not flag and not left, mario_ram.time_left(ram), frames)
+            if progress.since >= self.stall_frames or (self.max_frames and frames >= self.max_frames):
+                return Episode(progress.max_x, start_x, False, False, mario_ram.time_left(ram), frames)
 
     def _step(self, emulator: MarioEmulator, mask: np.ndarray, release: np.ndarray | None,
               on_frame: FrameHook | None = None) -> np.ndarray:

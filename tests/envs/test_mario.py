@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from envs import mario_ram
 from envs.mario import MarioEmulator, parse_action
 from envs.mario_ram import ENEMY, MARIO, SOLID, TileWindow
-from envs.mario_task import FLAG_X, MarioTask
+from envs.mario_task import FLAG_X, MarioTask, Progress
 from evolve.config import ConfigError
 from evolve.executor import SerialExecutor
 from tests.run_helpers import start_run
@@ -330,3 +330,42 @@ def test_a_genomes_flag_run_is_recorded_and_the_next_level_derived_from_it(tmp_p
     assert mario_ram.world_stage(ram) == (0, 1) and int(ram[0x0E]) == mario_level_states.NORMAL
     with pytest.raises(ValueError, match="does not reach"):
         mario_level_states.record_flag_run(MarioTask(actions=["right"]), Press(0, 1))
+
+
+def test_progress_counts_afresh_in_each_area_a_pipe_leads_to():
+    """1-2's exit pipe at x 2,540 leads to the flagpole's area, where x counts from 40 again: the walk there is
+    progress (no stall), though the level's furthest x, the fitness, stays the pipe's."""
+    progress = Progress(area=192, x=40)
+    for x in (100, 2540, 2540, 2540):
+        progress.update(192, x, 4)
+    assert (progress.max_x, progress.since) == (2540, 8)  # two steps without new ground
+    progress.update(37, 40, 4)  # through the pipe
+    assert (progress.max_x, progress.since) == (2540, 0)
+    progress.update(37, 40, 4)
+    progress.update(37, 48, 4)
+    assert (progress.max_x, progress.since, progress.area_best) == (2540, 0, 48)
+    progress.update(37, 44, 4)
+    assert progress.since == 4
+    progress.update(192, 2700, 4)  # back in the first area, beyond where it was left
+    assert (progress.max_x, progress.since) == (2700, 0)
+
+
+def test_the_area_pointer_changes_between_1_2s_intro_and_its_underground():
+    """The RAM address `mario_ram.area` reads is the game's area pointer: the flag run into 1-2 passes from 1-1's
+    area through 1-2's outdoor intro into its underground, three areas."""
+    from envs.mario_level_states import STATES_DIR, Scripted
+
+    recorded = json.loads((STATES_DIR / "mario_1-1_flag.json").read_text())
+    task = MarioTask(state="Level1-1", actions=recorded["actions"], frame_skip=recorded["frame_skip"],
+                     rejump=recorded.get("rejump", False), stall_frames=1_000_000, cache_steps=0)
+    areas = []
+    episode = task.play(Scripted([int(c) for c in recorded["steps"]], len(recorded["actions"])),
+                        on_decision=lambda ram, inputs, choice: areas.append(mario_ram.area(ram)))
+    assert episode.flag and len(set(areas)) == 1
+    areas = areas[:1]
+    idle = np.zeros_like(task.emulator.mask(()))
+    for _ in range(1300):
+        ram = task.emulator.step(idle, 1)
+        if areas[-1] != mario_ram.area(ram):
+            areas.append(mario_ram.area(ram))
+    assert len(areas) == 3 and mario_ram.world_stage(ram) == (0, 1)
