@@ -289,16 +289,40 @@ def _init_ray(address: str, workers: int, num_cpus: float) -> None:
         cpus = max(cpus, int(-(-workers * num_cpus // 1)))  # room for every requested evaluator
     runtime_env = {"env_vars": {"PYTHONPATH": driver_path()}}
     with _quiet_token_notice():
-        try:
+        existing = machine_cluster()
+        if existing:  # join it as it is, with this machine's token when there is one (as a local start would)
+            from ray._private.authentication.authentication_token_setup import (
+                maybe_enable_token_auth_if_token_available,
+            )
+
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+            log.info("joining the Ray cluster at %s", existing)
+            ray.init(address=existing, runtime_env=runtime_env, **options)
+        else:  # "local": a Ray of our own, never another run's embedded one
             with _loopback_only():
-                ray.init(num_cpus=cpus, runtime_env=runtime_env, _node_ip_address=LOOPBACK, **options)
-        except ValueError as exc:
-            if "existing cluster" not in str(exc):
-                raise
-            # A cluster already runs on this machine (`ray start`, or RAY_ADDRESS names one): join it as it is.
-            log.info("joining the Ray cluster already running on this machine")
-            ray.init(runtime_env=runtime_env, **options)
+                ray.init(address="local", num_cpus=cpus, runtime_env=runtime_env, _node_ip_address=LOOPBACK,
+                         **options)
     keep_token_private()
+
+
+def machine_cluster() -> str | None:
+    """The cluster a run without an address joins: the one RAY_ADDRESS names, else the one `ray start` last started
+    on this machine (the address it leaves in Ray's temp folder) while its GCS answers. Other Ray instances, such as
+    another run's embedded Ray, are not candidates (Ray's own search for them warns and may pick one)."""
+    named = os.environ.get("RAY_ADDRESS", "")
+    if named:
+        return named
+    from ray._private.utils import read_ray_address
+
+    started = read_ray_address()
+    host, _, port = (started or "").rpartition(":")
+    if not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host, int(port)), timeout=1.0).close()
+    except OSError:  # a stale address: that cluster is gone
+        return None
+    return started
 
 
 LOOPBACK = "127.0.0.1"

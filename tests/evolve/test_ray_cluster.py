@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
 
 from tests.run_helpers import REPO
 
@@ -67,10 +70,35 @@ def test_an_embedded_ray_listens_on_loopback_only(tmp_path):
     assert addresses and all(a in ("127.0.0.1", "::ffff:127.0.0.1") for a in addresses), addresses
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop_cluster(port: int) -> None:
+    """Stop the `ray start` cluster whose GCS has `port`, and only it (`ray stop` ends every Ray of the machine,
+    other runs' embedded ones too); its address file goes with it."""
+    ours = [p for p in psutil.process_iter(["cmdline"])
+            if any(arg.endswith((f":{port}", f"={port}")) for arg in p.info["cmdline"] or [])]
+    for process in ours:
+        process.terminate()
+    _, alive = psutil.wait_procs(ours, timeout=30)
+    for process in alive:
+        process.kill()
+    from ray._private.utils import get_ray_address_file
+
+    address = Path(get_ray_address_file(None))
+    if address.is_file() and address.read_text().strip().endswith(f":{port}"):
+        address.unlink()
+
+
 def test_the_default_command_joins_a_ray_cluster_started_on_this_machine(tmp_path):
     env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    started = subprocess.run([str(BIN / "ray"), "start", "--head", "--num-cpus", "3", "--include-dashboard=false",
-                              "--disable-usage-stats"], capture_output=True, text=True, env=env, timeout=180)
+    port = _free_port()
+    started = subprocess.run([str(BIN / "ray"), "start", "--head", "--port", str(port), "--num-cpus", "3",
+                              "--include-dashboard=false", "--disable-usage-stats"],
+                             capture_output=True, text=True, env=env, timeout=180)
     assert started.returncode == 0, started.stderr[-2000:]
     (tmp_path / "slow_parity.py").write_text(SLOW_PARITY)
     try:
@@ -84,4 +112,31 @@ def test_the_default_command_joins_a_ray_cluster_started_on_this_machine(tmp_pat
         assert summary["executor"] == "auto" and summary["workers"] == 3  # one evaluator per CPU of that cluster
         assert summary["executor_chunks"]["ray"] > 0
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, env=env, timeout=180)
+        _stop_cluster(port)
+
+
+FOREIGN = """
+import sys, time, ray
+ray.init(address="local", num_cpus=1, include_dashboard=False)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # until the test is done
+"""
+
+
+def test_a_run_never_joins_another_runs_embedded_ray(tmp_path):
+    """Two runs with embedded Rays on one machine: each keeps its own, so neither ends the other's evaluators when
+    it finishes, and neither prints Ray's "multiple instances" warning."""
+    foreign = subprocess.Popen([sys.executable, "-c", FOREIGN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    try:
+        address = foreign.stdout.readline().strip()
+        assert address, "the other embedded Ray started"
+        done = _evolve(tmp_path, "--out", "run", "--set", "run.executor=ray")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stderr.strip() == "", done.stderr[-2000:]
+        host, _, port = address.rpartition(":")
+        socket.create_connection((host, int(port)), timeout=5).close()  # the other Ray still answers
+        assert foreign.poll() is None
+    finally:
+        foreign.stdin.close()
+        foreign.wait(timeout=120)
