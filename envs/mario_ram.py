@@ -81,9 +81,10 @@ def at_axe(ram: np.ndarray) -> bool:
 
 
 def area(ram: np.ndarray) -> int:
-    """The area Mario is in (the game's area pointer): it changes through a pipe to another part of the level, such
-    as 1-1's coin room or 1-2's exit to its flagpole, where x counts afresh."""
-    return u8(ram, 0x750)
+    """The area Mario is in: the address of its level data (0xE7-0xE8), which changes through a pipe to another part
+    of the level, such as 1-1's coin room or 1-2's exit to its flagpole, where x counts afresh. (The area pointer at
+    0x750 is not it: level objects set it on the way to say where the next pipe leads.)"""
+    return u8(ram, 0xE8) * 256 + u8(ram, 0xE7)
 
 
 def world_stage(ram: np.ndarray) -> tuple[int, int]:

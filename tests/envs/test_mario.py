@@ -369,3 +369,15 @@ def test_the_area_pointer_changes_between_1_2s_intro_and_its_underground():
         if areas[-1] != mario_ram.area(ram):
             areas.append(mario_ram.area(ram))
     assert len(areas) == 3 and mario_ram.world_stage(ram) == (0, 1)
+
+
+def test_the_area_stays_when_level_objects_set_the_next_pipes_destination():
+    """Running through 1-2's start passes an object (x about 530) that sets where the next pipe leads (0x750): not
+    a new area, so Mario's progress is not counted afresh there."""
+    actions = ["right", "right+A"]
+    task = MarioTask(state="Level1-2", actions=actions, rejump=True, stall_frames=120, cache_steps=0)
+    seen = []
+    episode = task.play(Press(1, len(actions)), on_decision=lambda ram, inputs, choice: seen.append(
+        (int(ram[0x750]), mario_ram.area(ram))))
+    assert episode.max_x > 600
+    assert len({pointer for pointer, _ in seen}) == 2 and len({area for _, area in seen}) == 1
