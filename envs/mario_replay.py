@@ -21,7 +21,8 @@ BACKGROUND, TEXT, LIT = (0, 0, 0), (150, 150, 150), (255, 220, 0)
 
 def record(task: MarioTask, network: Network, rng: np.random.Generator, sink: Callable[[np.ndarray], None]
            ) -> EvalResult:
-    """Play one episode, handing `sink` a composed frame per emulated frame."""
+    """Play one episode, handing `sink` a composed frame per emulated frame; in world mode each level in turn, one
+    video, scored as `MarioTask.evaluate` scores an episode."""
     noops = int(rng.integers(0, task.noop_max + 1)) if task.noop_max else 0
     seen = {"grid": np.zeros((task.grid_height, task.grid_width), dtype=np.float32), "choice": -1}
 
@@ -33,9 +34,12 @@ def record(task: MarioTask, network: Network, rng: np.random.Generator, sink: Ca
         marked = None if task.grid_anchor == "screen" else (-task.grid_top, -task.grid_left)
         sink(compose(task.emulator.screen(), seen["grid"], task.actions, int(seen["choice"]), marked))
 
-    episode = task.play(network, noops, on_frame, on_decision)
-    metrics = {"max_x": float(episode.max_x), "flag": float(episode.flag), "frames": float(episode.frames)}
-    return EvalResult(task.fitness(episode), metrics, solved=episode.flag)
+    if not task.levels:
+        episode = task.play(network, noops, on_frame, on_decision)
+        metrics = {"max_x": float(episode.max_x), "flag": float(episode.flag), "frames": float(episode.frames)}
+        return EvalResult(task.fitness(episode), metrics, solved=episode.flag)
+    played = {level: task.play(network, noops, on_frame, on_decision, level=level) for level in task.levels}
+    return task.world_result({level: [episode] for level, episode in played.items()})
 
 
 def compose(

@@ -282,9 +282,12 @@ class MarioTask(Task):
         """World mode: every episode plays each level in turn; fitness the sum over levels of their mean fitness,
         metrics per level (max_x@1-2, flag@1-2, ...), the count of levels cleared in every episode, max_x summed
         over the levels and flag when all are cleared; solved when every level is."""
+        return self.world_result({state: [self.play(network, n, level=state) for n in noops] for state in self.levels})
+
+    def world_result(self, episodes: dict[str, list[Episode]]) -> EvalResult:
+        """The world-mode result of each level's episodes (see `_evaluate_world`)."""
         fitness, metrics, cleared, frames, progress = 0.0, {}, 0, 0, 0
-        for state in self.levels:
-            played = [self.play(network, n, level=state) for n in noops]
+        for state, played in episodes.items():
             name = state.removeprefix("Level")
             fitness += float(np.mean([self.fitness(e) for e in played]))
             metrics[f"max_x@{name}"] = float(max(e.max_x for e in played))

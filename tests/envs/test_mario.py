@@ -284,6 +284,10 @@ def test_world_mode_plays_each_level_in_turn_and_sums_them():
         assert result.metrics[f"max_x@{name}"] == episode.max_x and result.metrics[f"flag@{name}"] == 0.0
     assert result.metrics["max_x"] == sum(e.max_x for e in alone.values()) and not result.solved
     assert world.level == "1-1,1-2,1-4"
+    frames = []
+    replayed = world.replay(Press(1, 2), np.random.default_rng(0), frames.append)  # every level, one video
+    assert (replayed.fitness, replayed.metrics) == (result.fitness, result.metrics)
+    assert len(frames) == sum(e.frames for e in alone.values())
 
 
 def test_evaluate_reports_each_level_of_a_world_run(tmp_path):
