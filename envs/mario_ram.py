@@ -20,6 +20,10 @@ TILE_RING = 0x500
 ENEMY_SLOTS = 5
 
 SOLID, ENEMY, MARIO = 1.0, -1.0, 0.5  # grid cell values; empty cells are 0
+PIPE = 0.25  # with TileWindow.pipes: a pipe's mouth that Mario can enter
+# Metatiles of enterable pipe mouths: a vertical pipe's top (0x10-0x11; 0x12-0x13 tops cannot be entered) and a
+# sideways pipe's mouth (0x1C, 0x1F), such as 1-1's pipe to its coin room and 1-2's exit to its flagpole.
+PIPE_MOUTHS = np.array([0x10, 0x11, 0x1C, 0x1F], dtype=np.uint8)
 
 DYING, DEAD = 0x0B, 0x06  # player state (0x0E) values
 ON_FLAGPOLE = 0x03  # float state (0x1D): sliding down the flagpole
@@ -117,14 +121,15 @@ class TileWindow:
     left: int = -6
     top: int = -6
     anchor: str = "mario"
+    pipes: bool = False  # mark enterable pipe mouths PIPE instead of SOLID
 
     @property
     def size(self) -> int:
         return self.width * self.height
 
     def grid(self, ram: np.ndarray) -> np.ndarray:
-        """(height, width) float32: SOLID for a non-empty tile, ENEMY where an enemy's centre is, MARIO where his
-        centre is, 0 elsewhere (and beyond the tiles the game has decoded)."""
+        """(height, width) float32: SOLID for a non-empty tile (PIPE for an enterable pipe's mouth with `pipes`),
+        ENEMY where an enemy's centre is, MARIO where his centre is, 0 elsewhere (and beyond the tiles the game has decoded)."""
         column, row = mario_cell(ram)
         first_column = column + self.left
         first_row = 0 if self.anchor == "screen" else row + self.top
@@ -139,7 +144,10 @@ class TileWindow:
             rows = np.arange(r0, r1)
             addresses = TILE_RING + ((columns // PAGE_COLUMNS) % 2) * (ROWS * PAGE_COLUMNS) + columns % PAGE_COLUMNS
             tiles = ram[addresses[None, :] + rows[:, None] * PAGE_COLUMNS]
-            grid[r0 - first_row : r1 - first_row, c0 - first_column : c1 - first_column] = tiles != 0
+            cells = (tiles != 0).astype(np.float32)
+            if self.pipes:
+                cells[np.isin(tiles, PIPE_MOUTHS)] = PIPE
+            grid[r0 - first_row : r1 - first_row, c0 - first_column : c1 - first_column] = cells
         marks = [(c, r, ENEMY) for c, r in enemy_cells(ram)]
         if self.anchor == "screen":  # in a Mario-centred window his cell never moves: marking it tells nothing
             marks.append((column, row, MARIO))

@@ -92,6 +92,8 @@ class MarioTask(Task):
     grid_top: int = param(-6, ge=-13, le=13, doc="first grid row from Mario's (anchor mario)")
     grid_anchor: str = param("mario", choices=("mario", "screen"),
                              doc="rows around Mario, or the playfield's 13 rows with Mario's cell marked")
+    pipes: bool = param(False, doc="mark the mouths of pipes Mario can enter (1-1's coin room, 1-2's exit) 0.25 in "
+                        "the grid instead of 1, so a network can tell them from walls")
     extras: list[str] = param([], each_in=EXTRAS, doc="inputs after the grid: velocity, vertical_velocity, on_ground "
                               "(scalars from RAM), previous_action (one-hot over actions)")
     flag_bonus: float = param(1000.0, ge=0.0, doc="fitness added for reaching the flag")
@@ -114,7 +116,8 @@ class MarioTask(Task):
 
     @property
     def window(self) -> TileWindow:
-        return TileWindow(self.grid_width, self.grid_height, self.grid_left, self.grid_top, self.grid_anchor)
+        return TileWindow(self.grid_width, self.grid_height, self.grid_left, self.grid_top, self.grid_anchor,
+                          self.pipes)
 
     @property
     def num_inputs(self) -> int:
@@ -133,7 +136,8 @@ class MarioTask(Task):
                   for a in (self.actions if e == "previous_action" else [None])]
         return {"inputs": grid + extras, "outputs": list(self.actions),
                 "preprocessing": f"the tile grid read from RAM around Mario (anchor {self.grid_anchor}), row by row: "
-                                 "1 solid, -1 enemy, 0 empty; then the extras",
+                                 "1 solid, -1 enemy, 0 empty" + (", 0.25 a pipe to enter" if self.pipes else "")
+                                 + "; then the extras",
                 "decode": f"press the button combination of the largest output, held for {self.frame_skip} frames"}
 
     def prepare(self) -> None:

@@ -385,3 +385,21 @@ def test_the_area_stays_when_level_objects_set_the_next_pipes_destination():
         (int(ram[0x750]), mario_ram.area(ram))))
     assert episode.max_x > 600
     assert len({pointer for pointer, _ in seen}) == 2 and len({area for _, area in seen}) == 1
+
+
+def test_pipes_mark_only_the_mouths_mario_can_enter():
+    """With `pipes`, the grid tells 1-1's pipe to the coin room (x about 915) from the three pipes before it, whose
+    tops cannot be entered: its mouth reads PIPE where the plain grid reads SOLID, and nothing else differs."""
+    from envs.mario_level_states import STATES_DIR, Scripted
+
+    recorded = json.loads((STATES_DIR / "mario_1-1_flag.json").read_text())
+    task = MarioTask(state="Level1-1", actions=recorded["actions"], frame_skip=recorded["frame_skip"],
+                     rejump=recorded.get("rejump", False), stall_frames=1_000_000, cache_steps=0)
+    plain, piped = task.window, MarioTask(state="Level1-1", pipes=True).window
+    differs = []
+    task.play(Scripted([int(c) for c in recorded["steps"]], len(recorded["actions"])), on_decision=lambda ram, i, c:
+              differs.append((mario_ram.mario_x(ram), plain.grid(ram), piped.grid(ram))))
+    marked = [(x, a, b) for x, a, b in differs if (a != b).any()]
+    assert marked and all(700 < x < 1100 for x, _, _ in marked)  # in the window from 7 tiles ahead to 6 behind
+    for _, a, b in marked:
+        assert set(a[a != b].tolist()) == {mario_ram.SOLID} and set(b[a != b].tolist()) == {mario_ram.PIPE}
