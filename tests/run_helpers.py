@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -63,3 +64,9 @@ def when_busy(executor: RayExecutor, pick: Callable[[list[tuple[str, int]]], Any
     finally:
         stop.set()
         thread.join()
+
+
+def default_sigint() -> None:
+    """A subprocess's preexec_fn: SIGINT as a terminal delivers it. A test suite started in the background (`cmd &`
+    in a script) has SIGINT ignored, which its children inherit, so a test's Ctrl-C would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

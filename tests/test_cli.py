@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.run_helpers import default_sigint
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -207,6 +209,7 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, stop, code, said):
         [sys.executable, "-m", "evolve.cli", "run", "configs/xor.toml", "--workers", "0", "--generations", "100000",
          "--set", "run.stop_on_solve=false", "--set", "run.progress=false", "--out", str(run)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while not (run / "checkpoints").is_dir() or not any((run / "checkpoints").iterdir()):

@@ -14,6 +14,7 @@ import pytest
 
 from search.tune import tune
 from search.tune_config import load_tune_config
+from tests.run_helpers import default_sigint
 from tests.search.test_tune import FAST_HEARTBEAT, unique, write_config
 
 EVOLVE = Path(sys.executable).parent / "evolve"
@@ -23,7 +24,7 @@ LONG = FAST_HEARTBEAT.replace("generations = 15", "generations = 100000\n    sto
 def _driver(config: Path, url: str, name: str, out: Path, trials: int) -> subprocess.Popen:
     return subprocess.Popen([str(EVOLVE), "tune", str(config), "--trials", str(trials), "--storage", url,
                              "--study", name, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_sigint)
 
 
 def _states(url: str, name: str) -> list[str]:
