@@ -130,6 +130,9 @@ class AutoExecutor:
                         if str(error) else type(error).__name__)
         elif "executor" in self._started:
             self._ray = self._started.pop("executor")
+            from evolve.ray_executor import reclaim_sigterm
+
+            reclaim_sigterm()  # Ray started in the background thread; this is the main thread
             log.info("Ray is ready with %d evaluators; it evaluates from the next chunk on", self._ray.workers)
         return self._ray
 

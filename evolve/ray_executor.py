@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -266,8 +268,24 @@ def ensure_ray(address: str, workers: int, num_cpus: float) -> bool:
     shut it down). Joins the cluster at `address`, or starts an embedded one sized for the requested actors."""
     if ray.is_initialized():
         return False
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main else None
     _init_ray(address, workers, num_cpus)
+    if main and callable(handler):
+        signal.signal(signal.SIGTERM, handler)  # Ray's own handler exits without the run's goodbye
+    reclaim_sigterm()
     return True
+
+
+def reclaim_sigterm() -> None:
+    """Give SIGTERM back to the Python handler of this process, where it has one (the CLI's: stop the run as
+    Ctrl-C does). Ray's core worker installs a C handler that prints a stack dump and ends the process; this undoes
+    it from the main thread, where Ray was started or, when it was started in the background, once the run first
+    uses it. Without a Python handler, Ray's handling stays."""
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.getsignal(signal.SIGTERM)
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
 
 
 TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
