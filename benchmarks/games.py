@@ -9,6 +9,8 @@ configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) a
   generation it first did, the frames emulated over the whole run and its wall time; the champion's furthest x and
   flag on a fresh play. Below the table, the median generation to clear over the runs of each level (a run that
   never cleared counts as its last generation + 1, so the median is an upper bound when some failed).
+- Mario world mode (env.levels): the levels, the ones its champion clears on a fresh play and the first generation
+  whose champion cleared as many, frames, wall time, the champion's furthest x per level.
 - Atari: game, frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
   default_rng([10**6, i]), seeds no run derives), raw and human-normalized, (score - random) / (human - random),
   beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
@@ -53,6 +55,8 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def mario_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
     played = evaluate_genome(run_dir / "best.json", 1, 0)
+    if config["env"].get("levels"):
+        return world_row(run_dir, config, summary, played)
     level = config["env"].get("state", "Level1-1").removeprefix("Level")
     seed = config["run"]["seed"]
     return {
@@ -62,6 +66,22 @@ def mario_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any]) ->
         "generations": summary["generations"], "frames": int(summary.get("frames", 0)),
         "wall_seconds": summary["wall_seconds"], "champion_max_x": played.get("max_x"),
         "champion_flag": played.get("flag"), "name": f"mario-{level}-seed{seed}" if level == "1-1" else f"mario-{level}",
+    }
+
+
+def world_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], played: dict[str, Any]
+              ) -> dict[str, Any]:
+    """A world-mode run: the levels its champion clears, and the first generation whose champion cleared as many."""
+    cleared = [level["level"] for level in played["levels"] if level["flag"]]
+    with open(run_dir / "metrics.jsonl") as lines:
+        generation = next((m["generation"] for m in map(json.loads, lines)
+                           if m.get("levels_cleared", 0) >= len(cleared)), None) if cleared else None
+    return {
+        "kind": "world", "run": str(run_dir), "levels": [level["level"] for level in played["levels"]],
+        "seed": config["run"]["seed"], "population": config.get("population", {}).get("size"),
+        "cleared_levels": cleared, "generation": generation, "generations": summary["generations"],
+        "frames": int(summary.get("frames", 0)), "wall_seconds": summary["wall_seconds"],
+        "champion_levels": played["levels"], "name": "mario-world1",
     }
 
 
@@ -90,6 +110,19 @@ def mario_table(rows: list[dict[str, Any]]) -> str:
         generations = [r["generation"] if r["cleared"] else r["generations"] + 1 for r in runs]
         lines.append(f"\n{level}: {sum(r['cleared'] for r in runs)}/{len(runs)} runs cleared; median generation to "
                      f"clear {statistics.median(generations):g}")
+    return "\n".join(lines)
+
+
+def world_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| levels | seed | population | levels the champion clears | first generation | frames | wall | champion: "
+             "max x per level |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        reached = ", ".join(f"{level['level']} {level['max_x']:.0f}{' flag' if level['flag'] else ''}"
+                            for level in r["champion_levels"])
+        lines.append(f"| {', '.join(r['levels'])} | {r['seed']} | {r['population']} | "
+                     f"{len(r['cleared_levels'])} ({', '.join(r['cleared_levels']) or 'none'}) | "
+                     f"{r['generation'] if r['generation'] is not None else '—'} | {r['frames']:,} | "
+                     f"{r['wall_seconds'] / 60:.1f} min | {reached} |")
     return "\n".join(lines)
 
 
@@ -129,6 +162,8 @@ def main() -> None:
                 shutil.copyfile(run_dir / name, target / name)
     if mario := [r for r in rows if r["kind"] == "mario"]:
         print(mario_table(mario))
+    if world := [r for r in rows if r["kind"] == "world"]:
+        print(world_table(world))
     if atari := [r for r in rows if r["kind"] == "atari"]:
         print(atari_table(atari))
     if args.json:
