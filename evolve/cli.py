@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(exc))
         raise
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
+        terminated = isinstance(exc, Terminated) or _terminated  # Ray's get turns any interrupt into a plain one
         print(f"evolve: {'terminated' if terminated else 'interrupted'}{_how_to_continue(args)}", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
@@ -173,7 +173,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the main thread is, so that it unwinds a run as Ctrl-C does (checkpoint, close)."""
 
 
+_terminated = False  # SIGTERM was received
+
+
 def _terminate(signum: int, frame: object) -> None:
+    global _terminated
+    _terminated = True
     raise Terminated()
 
 

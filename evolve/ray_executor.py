@@ -271,9 +271,8 @@ def ensure_ray(address: str, workers: int, num_cpus: float) -> bool:
     main = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGTERM) if main else None
     _init_ray(address, workers, num_cpus)
-    if main and callable(handler):
-        signal.signal(signal.SIGTERM, handler)  # Ray's own handler exits without the run's goodbye
-    reclaim_sigterm()
+    if callable(handler):  # Ray replaced it (its Python handler exits without the run's goodbye; see below)
+        signal.signal(signal.SIGTERM, handler)
     return True
 
 
@@ -333,14 +332,7 @@ def machine_cluster() -> str | None:
     from ray._private.utils import read_ray_address
 
     started = read_ray_address()
-    host, _, port = (started or "").rpartition(":")
-    if not port.isdigit():
-        return None
-    try:
-        socket.create_connection((host, int(port)), timeout=1.0).close()
-    except OSError:  # a stale address: that cluster is gone
-        return None
-    return started
+    return started if started and _connect_error(started, timeout=1.0) is None else None  # stale: that one is gone
 
 
 LOOPBACK = "127.0.0.1"
@@ -414,13 +406,20 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Fail fast on a host:port nobody listens on (Ray itself retries for minutes); "auto" and URLs pass."""
     from evolve.config import ConfigError
 
+    if (error := _connect_error(address, timeout)) is not None:
+        raise ConfigError(f"cannot join the Ray cluster at {address}: {error.strerror or error}")
+
+
+def _connect_error(address: str, timeout: float) -> OSError | None:
+    """Why nothing answers at a host:port address, or None when something does (or it is no host:port)."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or "://" in address:
-        return
+        return None
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise ConfigError(f"cannot join the Ray cluster at {address}: {exc.strerror or exc}") from None
+        return exc
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
