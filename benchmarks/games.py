@@ -72,16 +72,17 @@ def mario_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any]) ->
 def world_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], played: dict[str, Any]
               ) -> dict[str, Any]:
     """A world-mode run: the levels its champion clears, and the first generation whose champion cleared as many."""
+    levels = [level["level"] for level in played["levels"]]
     cleared = [level["level"] for level in played["levels"] if level["flag"]]
     with open(run_dir / "metrics.jsonl") as lines:
         generation = next((m["generation"] for m in map(json.loads, lines)
                            if m.get("levels_cleared", 0) >= len(cleared)), None) if cleared else None
     return {
-        "kind": "world", "run": str(run_dir), "levels": [level["level"] for level in played["levels"]],
+        "kind": "world", "run": str(run_dir), "levels": levels,
         "seed": config["run"]["seed"], "population": config.get("population", {}).get("size"),
         "cleared_levels": cleared, "generation": generation, "generations": summary["generations"],
         "frames": int(summary.get("frames", 0)), "wall_seconds": summary["wall_seconds"],
-        "champion_levels": played["levels"], "name": "mario-world1",
+        "champion_levels": played["levels"], "name": f"mario-world{levels[0].split('-')[0]}",
     }
 
 

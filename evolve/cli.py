@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         if _is_input_error(exc):
             return _fail(str(exc))
         raise
-    except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated) or _terminated  # Ray's get turns any interrupt into a plain one
+    except KeyboardInterrupt:
+        terminated = _terminated  # not isinstance(exc, Terminated): Ray's get turns any interrupt into a plain one
         print(f"evolve: {'terminated' if terminated else 'interrupted'}{_how_to_continue(args)}", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
