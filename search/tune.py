@@ -8,10 +8,10 @@ storage so the pruner can stop it), and the driver tells the result.
 Several drivers may share one study. Each adds exactly the trials it was asked for, counting only its own. Each
 records a heartbeat for its running trials every `tune.heartbeat_seconds`; a RUNNING trial whose heartbeat is older
 than three intervals belongs to a driver that died, and any driver fails it and enqueues its parameters again
-(Optuna's stale-trial mechanism), while the live trials of other drivers are left alone. A trial whose worker dies,
-or that an interrupted driver abandons, is failed and enqueued the same way. The sampler is seeded before every
-ask from `tune.seed` and the number of trials already in the study, so a second call explores new points instead of
-repeating the first call's.
+(Optuna's stale-trial mechanism; `search/tune_storage.py` extends it to a driver killed before its first beat),
+while the live trials of other drivers are left alone. A trial whose worker dies, or that an interrupted driver
+abandons, is failed and enqueued the same way. The sampler is seeded before every ask from `tune.seed` and the
+number of trials already in the study, so a second call explores new points instead of repeating the first call's.
 """
 
 from __future__ import annotations
@@ -62,12 +62,14 @@ def open_study(config: TuneConfig, storage: str, name: str) -> Any:
     import optuna
     import sqlalchemy.exc
 
+    from search.tune_storage import heartbeat_storage
+
     directions = config.directions()
     multi = len(directions) > 1
     for attempt in range(3):
         try:
             study = optuna.create_study(
-                storage=_heartbeat_storage(storage, config.tune.heartbeat_seconds), study_name=name,
+                storage=heartbeat_storage(storage, config.tune.heartbeat_seconds, _run_again), study_name=name,
                 load_if_exists=True, directions=directions,
                 sampler=make_sampler(config.tune.sampler, config.tune.seed, config.tune.startup_trials),
                 pruner=make_pruner("none" if multi else config.tune.pruner),
@@ -86,17 +88,6 @@ def open_study(config: TuneConfig, storage: str, name: str) -> Any:
         raise ConfigError(f"study {name!r} exists with directions {[d.name.lower() for d in study.directions]}, "
                           f"this config optimizes {directions}")
     return study
-
-
-def _heartbeat_storage(url: str, interval: int) -> Any:
-    import optuna
-
-    # SQLite serializes writers; several drivers and their workers wait for the lock instead of failing at 5 s
-    engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
-    with warnings.catch_warnings():  # Optuna marks heartbeats experimental (since 2.9); they are what we need
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=interval,
-                                          grace_period=3 * interval, heartbeat_stale_trial_callback=_run_again)
 
 
 def _run_again(study: Any, trial: Any) -> None:

@@ -14,7 +14,7 @@ import optuna
 import pytest
 
 from evolve.cli import main
-from search.tune import _tell, open_study, tune
+from search.tune import _tell, open_study, recover, tune
 from search.tune_config import distributions, load_tune_config
 from tests.run_helpers import REPO
 
@@ -70,12 +70,17 @@ def test_neat_study_adds_exactly_the_requested_trials_and_continues(tmp_path, st
     assert all(len(t.intermediate_values) == t.user_attrs["runs"] for t in complete)
 
 
-def test_a_trial_whose_driver_died_is_failed_and_run_again(tmp_path, storage):
+@pytest.mark.parametrize("beats", [1, 0])
+def test_a_trial_whose_driver_died_is_failed_and_run_again(tmp_path, storage, beats):
     config = load_tune_config(write_config(tmp_path, FAST_HEARTBEAT))
     name = unique()
     study = open_study(config, storage, name)
     orphan = study.ask(distributions(config.space))
-    study._storage.record_heartbeat(orphan._trial_id)  # its driver marked it alive once, then died
+    if beats:
+        study._storage.record_heartbeat(orphan._trial_id)  # its driver marked it alive once, then died
+    else:  # its driver died between ask and its first beat: the next look for stale trials starts its clock
+        recover(study)
+        assert study.trials[orphan.number].state.name == "RUNNING"
     time.sleep(5.0)  # three heartbeat intervals without a beat, and the storage clock's one-second steps
     summary = tune(config, tmp_path / "out", trials=1, storage=storage, study_name=name)
     assert summary["states"]["FAIL"] == 1 and finished(optuna.load_study(study_name=name, storage=storage)) == 1

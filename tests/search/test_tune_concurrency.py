@@ -14,6 +14,7 @@ import pytest
 
 from search.tune import tune
 from search.tune_config import load_tune_config
+from search.tune_storage import heartbeat_storage
 from tests.run_helpers import default_sigint
 from tests.search.test_tune import FAST_HEARTBEAT, unique, write_config
 
@@ -65,8 +66,8 @@ def test_a_killed_driver_loses_only_its_own_trial(tmp_path, storage):
         _wait_running(storage, name, 2)
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
-        study = optuna.load_study(study_name=name, storage=optuna.storages.RDBStorage(
-            storage, heartbeat_interval=1, grace_period=3))
+        # killed at any moment, before its first heartbeat too: the storage's check starts the silent trial's clock
+        study = optuna.load_study(study_name=name, storage=heartbeat_storage(storage, 1, lambda *_: None))
         deadline = time.monotonic() + 60  # three heartbeat intervals, however slow this machine is today
         while study.trials[1]._trial_id not in study._storage._get_stale_trial_ids(study._study_id):
             assert time.monotonic() < deadline, "the killed driver's trial never went stale"
