@@ -16,13 +16,17 @@ configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) a
   beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
   CPUs).
 --champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
-atari-freeway-ram, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds.
+atari-freeway-ram, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test
+episodes follow the protocol's 18,000-frame cap even when training used shorter episodes (env.max_frames); an
+Atari champion's config states that cap and its test.json the test episodes' scores (`evolve evaluate DIR/NAME
+--episodes 30 --seed 1000000` replays them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -35,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evolve.play import evaluate_genome  # noqa: E402
 
 TEST_SEED = 10**6
+PROTOCOL_FRAMES = 18_000  # Machado et al.: test episodes end at 5 minutes of play, whatever cap training used
 # game: (random, human, DQN 50 M frames, OpenAI ES), raw scores (the issue's published table)
 PUBLISHED = {
     "boxing": (0.1, 4.3, 71.8, 49.8),
@@ -88,10 +93,12 @@ def world_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], pl
 
 def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], episodes: int) -> dict[str, Any]:
     game = config["env"]["game"]
-    played = evaluate_genome(run_dir / "best.json", episodes, TEST_SEED)
+    played = evaluate_genome(run_dir / "best.json", episodes, TEST_SEED,
+                             overrides=[f"env.max_frames={PROTOCOL_FRAMES}"])
     row = {"kind": "atari", "run": str(run_dir), "game": game, "frames": int(summary.get("frames", 0)),
-           "wall_seconds": summary["wall_seconds"], "test_episodes": episodes, "test_mean": played["mean"],
-           "test_max": max(played["scores"]), "name": f"atari-{game}-ram"}
+           "wall_seconds": summary["wall_seconds"], "generations": summary["generations"],
+           "train_max_frames": config["env"]["max_frames"], "test_episodes": episodes, "test_mean": played["mean"],
+           "test_max": max(played["scores"]), "test_scores": played["scores"], "name": f"atari-{game}-ram"}
     if game in PUBLISHED:
         random, human, dqn, es = PUBLISHED[game]
         row.update(random=random, human=human, dqn=dqn, es=es,
@@ -128,14 +135,28 @@ def world_table(rows: list[dict[str, Any]]) -> str:
 
 
 def atari_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| game | frames | wall | champion, test mean (max) | human-normalized | random | human | DQN | ES |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| game | generations | training episode cap | frames | wall | champion, test mean (max) | "
+             "human-normalized | random | human | DQN | ES |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r["game"]):
         published = (f"{r['human_normalized']:.2f} | {r['random']} | {r['human']} | {r['dqn']} | {r['es']}"
                      if "human" in r else "— | — | — | — | —")
-        lines.append(f"| {r['game']} | {r['frames']:,} | {r['wall_seconds'] / 60:.1f} min | {r['test_mean']:.2f} "
-                     f"({r['test_max']:.0f}) | {published} |")
+        lines.append(f"| {r['game']} | {r['generations']} | {r['train_max_frames']:,} frames | {r['frames']:,} | "
+                     f"{r['wall_seconds'] / 60:.1f} min | {r['test_mean']:.2f} ({r['test_max']:.0f}) | {published} |")
     return "\n".join(lines)
+
+
+def copy_champion(run_dir: Path, target: Path, row: dict[str, Any]) -> None:
+    """best.json and config.toml into target; an Atari champion's config gets the protocol's test cap (training may
+    have used shorter episodes) and its test scores go to test.json, so `evolve evaluate` replays the figure."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "best.json", target / "best.json")
+    config = (run_dir / "config.toml").read_text()
+    if row["kind"] == "atari":
+        config = re.sub(r"(?m)^max_frames = \d+$", f"max_frames = {PROTOCOL_FRAMES}", config)
+        test = {"seed": TEST_SEED, "max_frames": PROTOCOL_FRAMES, "scores": row["test_scores"],
+                "mean": row["test_mean"], "train_max_frames": row["train_max_frames"]}
+        (target / "test.json").write_text(json.dumps(test, indent=1) + "\n")
+    (target / "config.toml").write_text(config)
 
 
 def main() -> None:
@@ -158,9 +179,7 @@ def main() -> None:
         print(f"read {run_dir}", file=sys.stderr)
         if args.champions is not None:
             target = args.champions / rows[-1]["name"]
-            target.mkdir(parents=True, exist_ok=True)
-            for name in ("best.json", "config.toml"):
-                shutil.copyfile(run_dir / name, target / name)
+            copy_champion(run_dir, target, rows[-1])
     if mario := [r for r in rows if r["kind"] == "mario"]:
         print(mario_table(mario))
     if world := [r for r in rows if r["kind"] == "world"]:
