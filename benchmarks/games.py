@@ -1,6 +1,6 @@
 """The games tables of BENCHMARKS.md from run directories: Mario levels and Atari games from RAM.
 
-    python benchmarks/games.py RUN [RUN ...] [--test-episodes 30] [--champions benchmarks/champions] [--json]
+    python benchmarks/games.py RUN [RUN ...] [--test-episodes 30] [--validate G K] [--champions DIR] [--json]
 
 Each RUN is a run directory of `evolve run` with a Mario or an Atari config (configs/mario-*.toml,
 configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) and by playing its champion
@@ -14,7 +14,10 @@ configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) a
 - Atari: game, frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
   default_rng([10**6, i]), seeds no run derives), raw and human-normalized, (score - random) / (human - random),
   beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
-  CPUs).
+  CPUs). A run's best.json holds the genome with the highest single training score, which on a noisy game (sticky
+  actions, one episode per genome) is partly luck; --validate G K instead takes, of the last G generations'
+  champions, the one with the best mean over K validation episodes (seeds apart from the test's), and counts the
+  frames they play in the run's frames.
 --champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
 atari-freeway-ram, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test
 episodes follow the protocol's 18,000-frame cap even when training used shorter episodes (env.max_frames); an
@@ -30,6 +33,7 @@ import re
 import shutil
 import statistics
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evolve.play import evaluate_genome  # noqa: E402
 
 TEST_SEED = 10**6
+VALIDATION_SEED = 10**6 + 1  # champion selection (--validate): seeds apart from the test's and every run's
 PROTOCOL_FRAMES = 18_000  # Machado et al.: test episodes end at 5 minutes of play, whatever cap training used
 # game: (random, human, DQN 50 M frames, OpenAI ES), raw scores (the issue's published table)
 PUBLISHED = {
@@ -91,11 +96,19 @@ def world_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], pl
     }
 
 
-def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], episodes: int) -> dict[str, Any]:
+def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], episodes: int,
+              validate: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """The run's champion tested on `episodes` fresh full-length episodes. With validate = (G, K), the champion is
+    instead the one of the last G generations' champions with the best mean over K validation episodes (training's
+    episode cap, seeds no run or test uses); the frames it plays count in the row's frames."""
     game = config["env"]["game"]
-    played = evaluate_genome(run_dir / "best.json", episodes, TEST_SEED,
+    champion_dir, validation = run_dir, {}
+    if validate[0] > 0:
+        champion_dir, validation = validated_champion(run_dir, *validate)
+    played = evaluate_genome(champion_dir / "best.json", episodes, TEST_SEED,
                              overrides=[f"env.max_frames={PROTOCOL_FRAMES}"])
-    row = {"kind": "atari", "run": str(run_dir), "game": game, "frames": int(summary.get("frames", 0)),
+    row = {"kind": "atari", "run": str(run_dir), "champion_dir": str(champion_dir), "game": game,
+           "frames": int(summary.get("frames", 0)) + validation.get("frames", 0), "validation": validation,
            "wall_seconds": summary["wall_seconds"], "generations": summary["generations"],
            "train_max_frames": config["env"]["max_frames"], "test_episodes": episodes, "test_mean": played["mean"],
            "test_max": max(played["scores"]), "test_scores": played["scores"], "name": f"atari-{game}-ram"}
@@ -104,6 +117,36 @@ def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], ep
         row.update(random=random, human=human, dqn=dqn, es=es,
                    human_normalized=(played["mean"] - random) / (human - random))
     return row
+
+
+def validated_champion(run_dir: Path, generations: int, episodes: int) -> tuple[Path, dict[str, Any]]:
+    """Of the champions of the run's last `generations` generations (champions.jsonl), the one with the best mean
+    score over `episodes` validation episodes (episode i with default_rng([VALIDATION_SEED, i])), written with the
+    run's config.toml to a new folder; and the validation's figures: frames played, each candidate's mean."""
+    import dataclasses
+
+    import numpy as np
+
+    from evolve.api import genome_from_dict
+    from evolve.config import load_config
+
+    lines = [json.loads(line) for line in (run_dir / "champions.jsonl").read_text().splitlines() if line.strip()]
+    task = load_config(run_dir / "config.toml").env.make()
+    task.prepare()
+    task = dataclasses.replace(task, episodes=1)
+    means, frames = {}, 0
+    for line in lines[-generations:]:
+        network = genome_from_dict(line["genome"]).phenotype()
+        results = [task.evaluate(network, np.random.default_rng([VALIDATION_SEED, i])) for i in range(episodes)]
+        means[line["generation"]] = float(np.mean([r.fitness for r in results]))
+        frames += int(sum(r.metrics["frames"] for r in results))
+    chosen = max(means, key=lambda g: (means[g], g))  # ties: the later generation
+    line = next(line for line in lines if line["generation"] == chosen)
+    folder = Path(tempfile.mkdtemp(prefix="validated-"))
+    (folder / "best.json").write_text(json.dumps({"generation": chosen, "genome_id": line["id"],
+                                                  "fitness": line["fitness"], "genome": line["genome"]}))
+    shutil.copyfile(run_dir / "config.toml", folder / "config.toml")
+    return folder, {"frames": frames, "episodes": episodes, "generation": chosen, "means": means}
 
 
 def mario_table(rows: list[dict[str, Any]]) -> str:
@@ -146,6 +189,7 @@ def atari_table(rows: list[dict[str, Any]]) -> str:
 
 
 def copy_champion(run_dir: Path, target: Path, row: dict[str, Any]) -> None:
+    run_dir = Path(row.get("champion_dir", run_dir))
     """best.json and config.toml into target; an Atari champion's config gets the protocol's test cap (training may
     have used shorter episodes) and its test scores go to test.json, so `evolve evaluate` replays the figure."""
     target.mkdir(parents=True, exist_ok=True)
@@ -164,6 +208,9 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN")
     parser.add_argument("--test-episodes", type=int, default=30)
     parser.add_argument("--champions", type=Path, help="copy each champion's best.json and config.toml here")
+    parser.add_argument("--validate", type=int, nargs=2, default=(0, 0), metavar=("G", "K"),
+                        help="Atari: pick the champion among the last G generations' champions by their mean over K "
+                             "validation episodes (default: the run's best.json)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -173,7 +220,7 @@ def main() -> None:
         if env == "mario":
             rows.append(mario_row(run_dir, config, summary))
         elif env == "atari":
-            rows.append(atari_row(run_dir, config, summary, args.test_episodes))
+            rows.append(atari_row(run_dir, config, summary, args.test_episodes, args.validate))
         else:
             raise SystemExit(f"{run_dir}: env {env!r} is neither mario nor atari")
         print(f"read {run_dir}", file=sys.stderr)
