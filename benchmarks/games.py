@@ -189,9 +189,9 @@ def atari_table(rows: list[dict[str, Any]]) -> str:
 
 
 def copy_champion(run_dir: Path, target: Path, row: dict[str, Any]) -> None:
-    run_dir = Path(row.get("champion_dir", run_dir))
     """best.json and config.toml into target; an Atari champion's config gets the protocol's test cap (training may
     have used shorter episodes) and its test scores go to test.json, so `evolve evaluate` replays the figure."""
+    run_dir = Path(row.get("champion_dir", run_dir))  # a validated champion lies in a folder of its own
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "best.json", target / "best.json")
     config = (run_dir / "config.toml").read_text()
