@@ -21,6 +21,10 @@ class SpeciesConfig:
 class ReproductionConfig:
     elitism: int = param(1, ge=0, doc="champions copied unchanged per species")
     elitism_min_species_size: int = param(5, ge=1, doc="species smaller than this get no elites (paper: 5)")
+    keep_champion: bool = param(
+        False, doc="always copy the population's best genome unchanged, whatever its species' size (the paper copies "
+        "only the champions of species of five or more, so a best genome in a small species can be lost)"
+    )
     survival_threshold: float = param(0.2, gt=0.0, le=1.0, doc="fraction of each species allowed to reproduce")
     crossover_rate: float = param(0.75, ge=0.0, le=1.0, doc="offspring from crossover (the rest mutation only)")
     interspecies_crossover_rate: float = param(0.001, ge=0.0, le=1.0)

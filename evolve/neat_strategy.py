@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from evolve.reproduction import allocate_offspring, plan_offspring, surviving_species
+from evolve.reproduction import allocate_offspring, champion_species, plan_offspring, surviving_species
 from evolve.speciated import NeatState, SpeciatedStrategy
 from genomes.base import MutationContext
 from genomes.streams import STREAM_BREED, generation_rng
@@ -35,7 +35,8 @@ class NeatStrategy(SpeciatedStrategy):
         crosses: list[tuple[int, int, int, bool]] = []  # (child id, fitter parent, other parent, equally fit)
         next_id = state.next_genome_id
         ranked = [sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive]
-        for elites, pairs in plan_offspring(rng, ranked, counts, self.reproduction_config):
+        champion = champion_species(ranked, fit, counts) if self.reproduction_config.keep_champion else None
+        for elites, pairs in plan_offspring(rng, ranked, counts, self.reproduction_config, champion):
             for gid in elites:
                 genomes[next_id], parents[next_id] = state.genomes[gid], [gid]
                 next_id += 1

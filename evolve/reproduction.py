@@ -39,10 +39,15 @@ def allocate_offspring(
 
 
 def plan_offspring(
-    rng: np.random.Generator, ranked: list[list[int]], counts: list[int], config: ReproductionConfig
+    rng: np.random.Generator,
+    ranked: list[list[int]],
+    counts: list[int],
+    config: ReproductionConfig,
+    champion: int | None = None,
 ) -> list[tuple[list[int], list[tuple[int, int | None]]]]:
     """Plan each species' offspring from its members `ranked` best first and its offspring count: the ids copied
-    as elites, then (parent, second parent or None) pairs.
+    as elites, then (parent, second parent or None) pairs. `champion`, the position of the species holding the
+    population's best genome, copies that genome whatever the species' size (`keep_champion`).
 
     Parents are a species' top `survival_threshold` fraction (at least two where it has two); a child is crossed
     with probability `crossover_rate`, its second parent coming from another species' two best with probability
@@ -52,6 +57,8 @@ def plan_offspring(
     sizes = [len(members) for members in ranked]
     n_elites = [min(config.elitism, spawn) if size >= config.elitism_min_species_size else 0
                 for size, spawn in zip(sizes, counts)]
+    if champion is not None:
+        n_elites[champion] = max(n_elites[champion], min(1, counts[champion]))
     children = [max(spawn - n, 0) for spawn, n in zip(counts, n_elites)]
     first, crossed, across, second = rng.random((4, sum(children))).tolist()
     tops = [g for members in ranked for g in members[:2]]  # another species' share of these is its foreign pool
@@ -70,3 +77,14 @@ def plan_offspring(
         plans.append((members[:n_elite], pairs))
         at += k
     return plans
+
+
+def champion_species(ranked: list[list[int]], fitness: dict[int, float], counts: list[int]) -> int:
+    """The position of the species whose best member is the population's best (the first such), after making sure
+    it has an offspring to hold the copy: one is taken, if needed, from the species with the most."""
+    best = max(range(len(ranked)), key=lambda i: (fitness[ranked[i][0]], -i))
+    if counts[best] == 0:
+        donor = max(range(len(counts)), key=lambda i: (counts[i], -i))
+        counts[donor] -= 1
+        counts[best] += 1
+    return best

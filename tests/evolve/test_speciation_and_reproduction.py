@@ -10,7 +10,7 @@ import evolve
 from evolve.neat_params import ReproductionConfig, SpeciesConfig
 from evolve.neat_strategy import NeatStrategy
 from evolve.strategy import Evaluations
-from evolve.reproduction import allocate_offspring, plan_offspring, surviving_species
+from evolve.reproduction import allocate_offspring, champion_species, plan_offspring, surviving_species
 from evolve.species import Species, speciate, steer_threshold
 from genomes.base import MutationContext
 from genomes.families import NeatFamily
@@ -172,3 +172,37 @@ def test_a_representative_that_reaches_the_normalisation_size_does_not_swallow_t
     counts = [m["n_species"] for m in result.metrics]
     assert max(counts[:9]) >= 20  # the population had split into many species, as before the change
     assert min(counts[9:]) >= 10, counts
+
+
+def test_keep_champion_copies_the_best_genome_even_from_a_small_species():
+    config = ReproductionConfig(elitism=1, elitism_min_species_size=5)
+    ranked = [list(range(10, 0, -1)), [21, 20]]  # a species of ten, and a species of two holding the best genome
+    fitness = {g: float(g) for members in ranked for g in members}
+    counts = [6, 2]
+    (elites, _), (small, small_pairs) = plan_offspring(np.random.default_rng(0), ranked, counts, config)
+    assert small == [] and len(small_pairs) == 2  # as in the paper: lost unless a child happens to equal it
+    champion = champion_species(ranked, fitness, counts)
+    assert champion == 1
+    (elites, pairs), (small, small_pairs) = plan_offspring(np.random.default_rng(0), ranked, counts, config, champion)
+    assert elites == [10] and small == [21] and len(small_pairs) == 1
+
+
+def test_keep_champion_gives_the_champions_species_an_offspring_if_it_had_none():
+    ranked = [[1, 2, 3], [9], [4, 5]]
+    fitness = {1: 1.0, 2: 0.5, 3: 0.0, 9: 5.0, 4: 2.0, 5: 1.0}
+    counts = [4, 0, 3]
+    assert champion_species(ranked, fitness, counts) == 1
+    assert counts == [3, 1, 3]
+
+
+def test_a_run_with_keep_champion_never_loses_its_best_genome():
+    from evolve.api import run
+
+    def losses(keep: str) -> int:  # generations whose best scores below the generation before's
+        result = run("configs/xor.toml", seed=0, generations=15, workers=0,
+                     overrides=["run.progress=false", "run.stop_on_solve=false", f"reproduction.keep_champion={keep}"])
+        best = [row["best_fitness"] for row in result.metrics]
+        return sum(later < earlier for earlier, later in zip(best, best[1:]))
+
+    assert losses("false") > 0  # seed 0 loses its best genome once with the paper's elitism
+    assert losses("true") == 0  # XOR scores a genome the same every time, so a kept champion never scores less
