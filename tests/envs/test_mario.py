@@ -247,19 +247,21 @@ def test_evaluate_plays_a_runs_best_and_reports_x_flag_and_level(tmp_path):
     assert report["max_x"] == max(e["max_x"] for e in report["episodes"]) >= 40
 
 
-def test_the_derived_level_1_2_state_is_the_games_own_and_plays():
-    """Level1-2 is played into from 1-1 (the recorded flag run, then 1-2's intro): deriving it again gives the shipped
-    bytes, it starts in 1-2 under the player's control, and holding right makes progress there."""
+@pytest.mark.parametrize("state, stage, clock", [("Level1-2", 1, 400), ("Level1-3", 2, 300)])
+def test_a_derived_level_state_is_the_games_own_and_plays(state, stage, clock):
+    """Level1-2 is played into from 1-1 (the recorded flag run, then 1-2's intro), Level1-3 from 1-2 (the committed
+    1-2 champion's run): deriving each again gives the shipped bytes, it starts in its level under the player's
+    control with the level's full clock, and holding right makes progress there."""
     from envs import mario_level_states
 
-    assert mario_level_states.derive("Level1-2") == mario_level_states.load_state("Level1-2")
-    task = MarioTask(state="Level1-2", actions=["right", "none"], stall_frames=60)
+    assert mario_level_states.derive(state) == mario_level_states.load_state(state)
+    task = MarioTask(state=state, actions=["right", "none"], stall_frames=60)
     task.prepare()
     ram = task.emulator.reset()
-    assert mario_ram.world_stage(ram) == (0, 1) and mario_ram.time_left(ram) > 390
+    assert mario_ram.world_stage(ram) == (0, stage) and clock - 10 < mario_ram.time_left(ram) <= clock
     episode = task.play(Press(0, 2))
-    assert episode.max_x > episode.start_x + 100 and not episode.flag
-    assert task.level == "1-2"
+    assert episode.max_x > episode.start_x + 50 and not episode.flag
+    assert task.level == state.removeprefix("Level")
 
 
 def test_clearing_means_the_flagpole_or_the_next_level_never_a_warp():
