@@ -7,7 +7,7 @@ Each is derived from the level before it and a recorded run to that level's flag
 afresh on landing, and one action index per decision step): the run is played with `MarioTask.play`'s own stepping,
 then no buttons until the game has entered the next level (world/stage in RAM), played its intro and handed Mario to
 the player (player state normal, timer running). Level1-2 comes from 1-1's recorded flag run (also the flag test's
-fixture); Level1-3 from an evolved 1-2 champion's run once one is recorded (`python benchmarks/mario_flag_run.py`).
+fixture); Level1-3 from the committed 1-2 champion's run (`python benchmarks/mario_flag_run.py`).
 The emulator is deterministic, so `python -m envs.mario_level_states` writes the shipped files again bit for bit (a
 test checks). Files are gzip-compressed emulator states in envs/mario_states/, named like stable-retro's states.
 """

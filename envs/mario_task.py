@@ -78,7 +78,7 @@ class MarioTask(Task):
     env_id: ClassVar[str] = "mario"
     run_metrics: ClassVar[dict[str, str]] = {"max_x": "max", "flag": "max", "frames": "sum"}
     state: str = param("Level1-1", doc="a save state of SuperMarioBros-Nes: stable-retro's (Level1-1, Level1-4, "
-                       "Level2-1 ... Level8-1) or ours (Level1-2)")
+                       "Level2-1 ... Level8-1) or ours (Level1-2, Level1-3)")
     rom: str = param("", doc="path to a Super Mario Bros. .nes (empty: $EVOLVE_MARIO_ROM, the cache, or download)")
     actions: list[str] = param(DEFAULT_ACTIONS, doc="button combinations the network chooses among, e.g. right+A")
     frame_skip: int = param(4, ge=1, le=1_000, doc="frames each chosen action is held")
