@@ -35,7 +35,9 @@ class NeatStrategy(SpeciatedStrategy):
         crosses: list[tuple[int, int, int, bool]] = []  # (child id, fitter parent, other parent, equally fit)
         next_id = state.next_genome_id
         ranked = [sorted(s.members, key=lambda g: (-fit[g], g)) for s in alive]
-        champion = champion_species(ranked, fit, counts) if self.reproduction_config.keep_champion else None
+        champion = None
+        if self.reproduction_config.keep_champion:
+            champion, counts = champion_species(ranked, fit, counts)
         for elites, pairs in plan_offspring(rng, ranked, counts, self.reproduction_config, champion):
             for gid in elites:
                 genomes[next_id], parents[next_id] = state.genomes[gid], [gid]

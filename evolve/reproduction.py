@@ -79,12 +79,15 @@ def plan_offspring(
     return plans
 
 
-def champion_species(ranked: list[list[int]], fitness: dict[int, float], counts: list[int]) -> int:
-    """The position of the species whose best member is the population's best (the first such), after making sure
-    it has an offspring to hold the copy: one is taken, if needed, from the species with the most."""
+def champion_species(
+    ranked: list[list[int]], fitness: dict[int, float], counts: list[int]
+) -> tuple[int, list[int]]:
+    """The position of the species whose best member is the population's best (the first such), and the offspring
+    counts with one for that species to hold the copy: taken, if it had none, from the species with the most."""
     best = max(range(len(ranked)), key=lambda i: (fitness[ranked[i][0]], -i))
+    counts = list(counts)
     if counts[best] == 0:
         donor = max(range(len(counts)), key=lambda i: (counts[i], -i))
         counts[donor] -= 1
         counts[best] += 1
-    return best
+    return best, counts

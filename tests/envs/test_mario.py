@@ -260,7 +260,7 @@ def test_a_derived_level_state_is_the_games_own_and_plays(state, stage, clock):
     ram = task.emulator.reset()
     assert mario_ram.world_stage(ram) == (0, stage) and clock - 10 < mario_ram.time_left(ram) <= clock
     episode = task.play(Press(0, 2))
-    assert episode.max_x > episode.start_x + 50 and not episode.flag
+    assert episode.max_x > episode.start_x + 100 and not episode.flag
     assert task.level == state.removeprefix("Level")
 
 

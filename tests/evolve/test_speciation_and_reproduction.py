@@ -181,8 +181,8 @@ def test_keep_champion_copies_the_best_genome_even_from_a_small_species():
     counts = [6, 2]
     (elites, _), (small, small_pairs) = plan_offspring(np.random.default_rng(0), ranked, counts, config)
     assert small == [] and len(small_pairs) == 2  # as in the paper: lost unless a child happens to equal it
-    champion = champion_species(ranked, fitness, counts)
-    assert champion == 1
+    champion, kept = champion_species(ranked, fitness, counts)
+    assert champion == 1 and kept == counts
     (elites, pairs), (small, small_pairs) = plan_offspring(np.random.default_rng(0), ranked, counts, config, champion)
     assert elites == [10] and small == [21] and len(small_pairs) == 1
 
@@ -191,8 +191,8 @@ def test_keep_champion_gives_the_champions_species_an_offspring_if_it_had_none()
     ranked = [[1, 2, 3], [9], [4, 5]]
     fitness = {1: 1.0, 2: 0.5, 3: 0.0, 9: 5.0, 4: 2.0, 5: 1.0}
     counts = [4, 0, 3]
-    assert champion_species(ranked, fitness, counts) == 1
-    assert counts == [3, 1, 3]
+    assert champion_species(ranked, fitness, counts) == (1, [3, 1, 3])
+    assert counts == [4, 0, 3]  # the caller's counts are left as they were
 
 
 def test_a_run_with_keep_champion_never_loses_its_best_genome():
