@@ -6,8 +6,9 @@ cap of `max_frames` frames per episode, the minimal action set (argmax over one 
 are drawn from the evaluation's generator rather than ALE's own, so an episode is a function of the genome and its
 seed, and a ROM is loaded once per process rather than once per seed.
 
-Observations: "ram", the console's 128 bytes scaled to [0, 1]; or "pixels", the grayscale screen averaged over
-blocks down to `pixel_height` x `pixel_width`, scaled to [0, 1].
+Observations: "ram", the console's 128 bytes scaled to [0, 1]; "objects", a game's egocentric features decoded
+from RAM (`envs/atari_objects.py`, for the games it lists); or "pixels", the grayscale screen averaged over blocks
+down to `pixel_height` x `pixel_width`, scaled to [0, 1].
 
 A chunk of genomes is played in lock step, all their episodes at once, one network call per step for the whole
 chunk (a packed population network) when the genomes allow; ALE instances are kept between chunks.
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from envs.atari_objects import VIEWS
 from envs.live import live
 from envs.task import EvalResult, Task, TaskSetupError
 from genomes.neat_genome import NeatGenome
@@ -55,7 +57,8 @@ class AtariTask(Task):
     env_id: ClassVar[str] = "atari"
     run_metrics: ClassVar[dict[str, str]] = {"max_score": "max", "frames": "sum"}
     game: str = param("pong", doc="an ale-py ROM id (snake_case: pong, freeway, boxing, ms_pacman, ...)")
-    obs: str = param("ram", choices=("ram", "pixels"))
+    obs: str = param("ram", choices=("ram", "objects", "pixels"),
+                     doc="ram: the 128 bytes; objects: features decoded from RAM (games in envs/atari_objects.py)")
     frame_skip: int = param(4, ge=1, le=1_000, doc="frames each action is held (one network decision per step)")
     sticky: float = param(0.25, ge=0.0, le=1.0, doc="per-frame probability that the previous action repeats")
     max_frames: int = param(18000, ge=1, le=10_000_000, doc="frame cap per episode (18,000 frames = 5 minutes of play)")
@@ -72,9 +75,14 @@ class AtariTask(Task):
         if self.game not in games():
             raise TaskSetupError(f"unknown Atari game {self.game!r} (ale-py has {len(games())} ROMs, e.g. "
                                  "pong, freeway, boxing, breakout, ms_pacman)")
+        if self.obs == "objects" and self.game not in VIEWS:
+            raise TaskSetupError(f"no object view for {self.game!r}: obs = \"objects\" supports {sorted(VIEWS)}; "
+                                 "use obs = \"ram\" or \"pixels\"")
 
     @property
     def num_inputs(self) -> int:
+        if self.obs == "objects":
+            return len(VIEWS[self.game].names)
         return 128 if self.obs == "ram" else self.pixel_height * self.pixel_width
 
     @property
@@ -86,11 +94,15 @@ class AtariTask(Task):
         return live(self, "actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
 
     def interface(self) -> dict[str, Any]:
-        inputs = ([f"ram[{i}]" for i in range(128)] if self.obs == "ram" else
-                  [f"pixel[{r}, {c}]" for r in range(self.pixel_height) for c in range(self.pixel_width)])
-        preprocessing = ("the 128 RAM bytes divided by 255" if self.obs == "ram" else
-                         f"the grayscale screen averaged down to {self.pixel_height}x{self.pixel_width}, divided by 255")
-        return {"inputs": inputs, "outputs": [f"ALE action {int(a)}" for a in self.action_set],
+        if self.obs == "objects":
+            inputs, preprocessing = list(VIEWS[self.game].names), "from RAM: " + VIEWS[self.game].description
+        elif self.obs == "ram":
+            inputs, preprocessing = [f"ram[{i}]" for i in range(128)], "the 128 RAM bytes divided by 255"
+        else:
+            inputs = [f"pixel[{r}, {c}]" for r in range(self.pixel_height) for c in range(self.pixel_width)]
+            preprocessing = (f"the grayscale screen averaged down to {self.pixel_height}x{self.pixel_width}, "
+                             "divided by 255")
+        return {"inputs": inputs, "outputs": [a.name for a in self.action_set],
                 "preprocessing": preprocessing,
                 "decode": f"the ALE action of the largest output (minimal action set), held for {self.frame_skip} "
                           "frames"}
@@ -105,6 +117,8 @@ class AtariTask(Task):
     def observe(self, ale: Any) -> np.ndarray:
         if self.obs == "ram":
             return ale.getRAM() / 255.0
+        if self.obs == "objects":
+            return VIEWS[self.game].read(ale.getRAM())
         h, w = self.pixel_height, self.pixel_width
         screen = ale.getScreenGrayscale().reshape(h, SCREEN[0] // h, w, SCREEN[1] // w)
         return screen.mean(axis=(1, 3)).ravel() / 255.0

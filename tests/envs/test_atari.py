@@ -30,15 +30,16 @@ class Policy:
         return x @ self.w
 
 
-@pytest.mark.parametrize("obs, size", [("ram", 128), ("pixels", 21 * 16)])
-def test_observations_have_the_declared_shape_and_range(obs, size):
-    task = AtariTask(game="pong", obs=obs, max_frames=200)
+@pytest.mark.parametrize("game, obs, size, actions", [("pong", "ram", 128, 6), ("pong", "pixels", 21 * 16, 6),
+                                                       ("freeway", "objects", 5, 3)])
+def test_observations_have_the_declared_shape_and_range(game, obs, size, actions):
+    task = AtariTask(game=game, obs=obs, max_frames=200)
     policy = Policy(task.num_inputs, task.num_outputs, 0)
     task.evaluate(policy, np.random.default_rng(0))
     seen = np.concatenate(policy.seen)
     assert task.num_inputs == size and seen.shape[1] == size
     assert seen.min() >= 0.0 and seen.max() <= 1.0 and seen.std() > 0
-    assert task.num_outputs == 6, "Pong's minimal action set"
+    assert task.num_outputs == actions, "the game's minimal action set"
 
 
 def test_without_sticky_actions_an_episode_depends_on_the_policy_only():

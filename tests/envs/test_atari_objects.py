@@ -1,0 +1,71 @@
+"""Atari object views: features decoded from RAM agree with the real game, and carry what a policy needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envs.atari import AtariTask, new_ale
+from envs.atari_objects import FREEWAY_COLUMN, FREEWAY_SPEEDS, freeway_lane, freeway_time_to_column
+from envs.task import TaskSetupError
+
+
+@given(car_x=st.integers(0, 159), lane=st.integers(0, 9), frames=st.floats(0.0, 200.0))
+def test_time_to_column_falls_as_the_car_drives(car_x, lane, frames):
+    speed = FREEWAY_SPEEDS[lane]
+    time = freeway_time_to_column(car_x, speed)
+    lo, hi = FREEWAY_COLUMN
+    assert (time == 0.0) == (lo <= car_x <= hi)
+    assert 0.0 <= time <= 160 / abs(speed)
+    if time > 0 and frames < time - 1:
+        later = round(car_x + speed * frames) % 160  # whole pixels, as the console keeps them
+        assert freeway_time_to_column(later, speed) == pytest.approx(time - frames, abs=1 / abs(speed))
+
+
+def test_lanes_cover_the_road_in_order():
+    lanes = np.array([freeway_lane(h) for h in range(256)])
+    road = lanes[lanes >= 0]
+    assert (np.diff(road) >= 0).all() and set(road) == set(range(10))
+    assert (np.bincount(road)[1:9] == 16).all() and lanes[6:22].tolist() == [0] * 16
+    assert lanes[6] == 0 and lanes[177] == -1, "the kerb is in lane 0; the far side is off the road"
+
+
+def test_every_lanes_car_reaches_the_column_when_its_time_says():
+    """The speeds and the column are the game's: step the real emulator by each lane's predicted time."""
+    ale = new_ale("freeway", 18000)
+    noop = ale.getMinimalActionSet()[0]
+    ale.reset_game()
+    for _ in range(300):
+        ale.act(noop)
+    start = ale.getRAM().astype(int)
+    times = [freeway_time_to_column(start[108 + k], FREEWAY_SPEEDS[k]) for k in range(10)]
+    arrivals = {}
+    for frame in range(1, 820):
+        ale.act(noop)
+        ram = ale.getRAM().astype(int)
+        for k in range(10):
+            if k not in arrivals and FREEWAY_COLUMN[0] <= ram[108 + k] <= FREEWAY_COLUMN[1]:
+                arrivals[k] = frame
+    for k in range(10):
+        if times[k] > 0:
+            tolerance = 1 + 1 / abs(FREEWAY_SPEEDS[k])  # a slow car moves a whole pixel every few frames
+            assert abs(arrivals[k] - times[k]) <= tolerance, f"lane {k}: {arrivals[k]} vs {times[k]:.1f}"
+
+
+def test_a_threshold_on_the_sensor_ahead_beats_always_up():
+    """The view carries the dodge: wait while the car of the lane just ahead is under 8 frames from the column."""
+    task = AtariTask(game="freeway", obs="objects", max_frames=8192)
+    task.prepare()
+    ahead = task.interface()["inputs"].index("time to column, lane at height +8")
+    rngs = [np.random.default_rng(s) for s in (5, 6)]
+    dodging, _ = task.play(lambda obs, _: np.where(obs[:, ahead] < 0.25, 0, 1), rngs)
+    always_up, _ = task.play(lambda obs, _: np.ones(len(obs), dtype=int), [np.random.default_rng(s) for s in (5, 6)])
+    assert task.num_inputs == 5 and len(task.interface()["inputs"]) == 5
+    assert dodging.min() >= always_up.max() + 5, (dodging, always_up)
+
+
+def test_objects_need_a_game_with_a_view():
+    with pytest.raises(TaskSetupError, match="no object view for 'pong'.*supports \\['freeway'\\]"):
+        AtariTask(game="pong", obs="objects").prepare()
