@@ -3,7 +3,7 @@
     python benchmarks/games.py RUN [RUN ...] [--test-episodes 30] [--validate G K] [--champions DIR] [--json]
 
 Each RUN is a run directory of `evolve run` with a Mario or an Atari config (configs/mario-*.toml,
-configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) and by playing its champion
+configs/atari-*.toml). Per run, from its files (config.toml, summary.json) and by playing its champion
 (best.json) with `evolve.play.evaluate_genome`, as `evolve evaluate` does:
 - Mario: level, seed, population, whether the run cleared the level (its verified solution reached the flag), the
   generation it first did, the frames emulated over the whole run and its wall time; the champion's furthest x and
@@ -11,7 +11,7 @@ configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) a
   never cleared counts as its last generation + 1, so the median is an upper bound when some failed).
 - Mario world mode (env.levels): the levels, the ones its champion clears on a fresh play and the first generation
   whose champion cleared as many, frames, wall time, the champion's furthest x per level.
-- Atari: game, frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
+- Atari: game, observation (env.obs), frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
   default_rng([10**6, i]), seeds no run derives), raw and human-normalized, (score - random) / (human - random),
   beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
   CPUs). A run's best.json holds the genome with the highest single training score, which on a noisy game (sticky
@@ -19,7 +19,7 @@ configs/atari-*-ram.toml). Per run, from its files (config.toml, summary.json) a
   champions, the one with the best mean over K validation episodes (seeds apart from the test's), and counts the
   frames they play in the run's frames.
 --champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
-atari-freeway-ram, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test
+atari-freeway-ram, atari-freeway-objects, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test
 episodes follow the protocol's 18,000-frame cap even when training used shorter episodes (env.max_frames); an
 Atari champion's config states that cap and its test.json the test episodes' scores (`evolve evaluate DIR/NAME
 --episodes 30 --seed 1000000` replays them).
@@ -101,17 +101,17 @@ def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], ep
     """The run's champion tested on `episodes` fresh full-length episodes. With validate = (G, K), the champion is
     instead the one of the last G generations' champions with the best mean over K validation episodes (training's
     episode cap, seeds no run or test uses); the frames it plays count in the row's frames."""
-    game = config["env"]["game"]
+    game, obs = config["env"]["game"], config["env"].get("obs", "ram")
     champion_dir, validation = run_dir, {}
     if validate[0] > 0:
         champion_dir, validation = validated_champion(run_dir, *validate)
     played = evaluate_genome(champion_dir / "best.json", episodes, TEST_SEED,
                              overrides=[f"env.max_frames={PROTOCOL_FRAMES}"])
-    row = {"kind": "atari", "run": str(run_dir), "champion_dir": str(champion_dir), "game": game,
+    row = {"kind": "atari", "run": str(run_dir), "champion_dir": str(champion_dir), "game": game, "obs": obs,
            "frames": int(summary.get("frames", 0)) + validation.get("frames", 0), "validation": validation,
            "wall_seconds": summary["wall_seconds"], "generations": summary["generations"],
            "train_max_frames": config["env"]["max_frames"], "test_episodes": episodes, "test_mean": played["mean"],
-           "test_max": max(played["scores"]), "test_scores": played["scores"], "name": f"atari-{game}-ram"}
+           "test_max": max(played["scores"]), "test_scores": played["scores"], "name": f"atari-{game}-{obs}"}
     if game in PUBLISHED:
         random, human, dqn, es = PUBLISHED[game]
         row.update(random=random, human=human, dqn=dqn, es=es,
@@ -178,12 +178,12 @@ def world_table(rows: list[dict[str, Any]]) -> str:
 
 
 def atari_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| game | generations | training episode cap | frames | wall | champion, test mean (max) | "
-             "human-normalized | random | human | DQN | ES |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: r["game"]):
+    lines = ["| game | observation | generations | training episode cap | frames | wall | champion, test mean (max) | "
+             "human-normalized | random | human | DQN | ES |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["game"], r["obs"])):
         published = (f"{r['human_normalized']:.2f} | {r['random']} | {r['human']} | {r['dqn']} | {r['es']}"
                      if "human" in r else "— | — | — | — | —")
-        lines.append(f"| {r['game']} | {r['generations']} | {r['train_max_frames']:,} frames | {r['frames']:,} | "
+        lines.append(f"| {r['game']} | {r['obs']} | {r['generations']} | {r['train_max_frames']:,} frames | {r['frames']:,} | "
                      f"{r['wall_seconds'] / 60:.1f} min | {r['test_mean']:.2f} ({r['test_max']:.0f}) | {published} |")
     return "\n".join(lines)
 

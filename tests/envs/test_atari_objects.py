@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs.atari import AtariTask, new_ale
-from envs.atari_objects import FREEWAY_COLUMN, FREEWAY_SPEEDS, freeway_lane, freeway_time_to_column
+from envs.atari_objects import (
+    FREEWAY_COLUMN,
+    FREEWAY_SPEEDS,
+    PONG_PADDLE_X,
+    PONG_WALLS,
+    VIEWS,
+    freeway_lane,
+    freeway_time_to_column,
+    pong_crossing,
+)
 from envs.task import TaskSetupError
 
 
@@ -66,6 +75,72 @@ def test_a_threshold_on_the_sensor_ahead_beats_always_up():
     assert dodging.min() >= always_up.max() + 5, (dodging, always_up)
 
 
+@given(x=st.integers(0, 188), y=st.integers(PONG_WALLS[0], PONG_WALLS[1]), dx=st.integers(1, 12),
+       dy=st.integers(-12, 12))
+def test_pong_crossing_stays_between_the_walls_and_is_straight_without_a_bounce(x, y, dx, dy):
+    crossing = pong_crossing(x, y, dx, dy)
+    assert PONG_WALLS[0] <= crossing <= PONG_WALLS[1]
+    straight = y + dy * (PONG_PADDLE_X - x) / dx
+    if PONG_WALLS[0] <= straight <= PONG_WALLS[1]:
+        assert crossing == pytest.approx(straight)
+
+
+def test_pong_crossing_predicts_where_the_real_ball_reaches_the_paddle():
+    """Predictions made while the ball flies towards the agent, against its y when it reaches the paddle's line."""
+    ale = new_ale("pong", 18000)
+    noop = ale.getMinimalActionSet()[0]
+    ale.reset_game()
+    errors, pending, last = [], [], None
+    for _ in range(6000):
+        for _ in range(4):
+            ale.act(noop)
+        ram = ale.getRAM().astype(int)
+        x, y = ram[49], ram[54]
+        if last is not None and y and last[1] and 60 < x < 150 and x > last[0]:
+            pending.append(pong_crossing(x, y, x - last[0], y - last[1]))
+        if pending and y and x >= PONG_PADDLE_X:
+            errors += [abs(p - y) for p in pending]
+            pending = []
+        if not y:
+            pending = []
+        last = (x, y)
+    assert len(errors) > 50
+    assert np.median(errors) <= 4, np.percentile(errors, [50, 90])
+
+
+def test_following_the_pong_crossing_loses_fewer_points_than_standing_still():
+    task = AtariTask(game="pong", obs="objects", max_frames=4096)
+    task.prepare()
+    crossing = task.interface()["inputs"].index("ball crossing relative to paddle")
+    up, down = (task.action_set.index(a) for a in task.action_set if a.name in ("RIGHT", "LEFT"))
+
+    def follow(obs, _):
+        return np.where(obs[:, crossing] > 0.03, down, np.where(obs[:, crossing] < -0.03, up, 0))
+
+    rngs = [np.random.default_rng(s) for s in (5, 6)]
+    following, _ = task.play(follow, rngs)
+    still, _ = task.play(lambda obs, _: np.zeros(len(obs), dtype=int), [np.random.default_rng(s) for s in (5, 6)])
+    assert following.min() >= still.max() + 3, (following, still)
+
+
+@pytest.mark.parametrize("game", sorted(VIEWS))
+def test_a_view_names_its_features_and_stays_in_range(game):
+    task = AtariTask(game=game, obs="objects", max_frames=2000)
+    task.prepare()
+    rng = np.random.default_rng(0)
+    seen = []
+
+    def random_play(obs, _):
+        seen.append(np.array(obs))
+        return rng.integers(task.num_outputs, size=len(obs))
+
+    task.play(random_play, [np.random.default_rng(0)])
+    seen = np.concatenate(seen)
+    assert seen.shape[1] == task.num_inputs == len(VIEWS[game].names)
+    assert seen.min() >= -1.0 and seen.max() <= 1.0
+    assert (seen.std(axis=0) > 0).sum() >= task.num_inputs - 1, "every feature moves in play"
+
+
 def test_objects_need_a_game_with_a_view():
-    with pytest.raises(TaskSetupError, match="no object view for 'pong'.*supports \\['freeway'\\]"):
-        AtariTask(game="pong", obs="objects").prepare()
+    with pytest.raises(TaskSetupError, match="no object view for 'boxing'.*supports \\['freeway', 'pong'\\]"):
+        AtariTask(game="boxing", obs="objects").prepare()
