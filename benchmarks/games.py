@@ -11,18 +11,18 @@ configs/atari-*.toml). Per run, from its files (config.toml, summary.json) and b
   never cleared counts as its last generation + 1, so the median is an upper bound when some failed).
 - Mario world mode (env.levels): the levels, the ones its champion clears on a fresh play and the first generation
   whose champion cleared as many, frames, wall time, the champion's furthest x per level.
-- Atari: game, observation (env.obs), frames, wall time, and the champion's mean score over --test-episodes fresh episodes (episode i with
-  default_rng([10**6, i]), seeds no run derives), raw and human-normalized, (score - random) / (human - random),
-  beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames; OpenAI ES, 1 hour on 720
-  CPUs). A run's best.json holds the genome with the highest single training score, which on a noisy game (sticky
-  actions, one episode per genome) is partly luck; --validate G K instead takes, of the last G generations'
-  champions, the one with the best mean over K validation episodes (seeds apart from the test's), and counts the
-  frames they play in the run's frames.
+- Atari: game, observation (env.obs), seed, frames, wall time, and the champion's mean score over --test-episodes
+  fresh episodes (episode i with default_rng([10**6, i]), seeds no run derives), raw and human-normalized,
+  (score-random)/(human-random), beside the published table (random and human: Mnih et al. 2015; DQN at 50 M frames;
+  OpenAI ES, 1 hour on 720 CPUs). A run's best.json holds the genome with the highest single training score, which on
+  a noisy game (sticky actions, one episode per genome) is partly luck; --validate G K instead takes, of the last G
+  generations' champions, the one with the best mean over K validation episodes (seeds apart from the test's), and
+  counts the frames they play in the run's frames.
 --champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
-atari-freeway-ram, atari-freeway-objects, ...): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test
-episodes follow the protocol's 18,000-frame cap even when training used shorter episodes (env.max_frames); an
-Atari champion's config states that cap and its test.json the test episodes' scores (`evolve evaluate DIR/NAME
---episodes 30 --seed 1000000` replays them).
+atari-freeway-ram, atari-freeway-objects, ...): the small run directories `evolve evaluate DIR/NAME` checks in
+seconds. Atari test episodes follow the protocol's 18,000-frame cap even when training used shorter episodes
+(env.max_frames); an Atari champion's config states that cap and its test.json the test episodes' scores (`evolve
+evaluate DIR/NAME --episodes 30 --seed 1000000` replays them).
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def atari_row(run_dir: Path, config: dict[str, Any], summary: dict[str, Any], ep
     played = evaluate_genome(champion_dir / "best.json", episodes, TEST_SEED,
                              overrides=[f"env.max_frames={PROTOCOL_FRAMES}"])
     row = {"kind": "atari", "run": str(run_dir), "champion_dir": str(champion_dir), "game": game, "obs": obs,
+           "seed": config["run"]["seed"],
            "frames": int(summary.get("frames", 0)) + validation.get("frames", 0), "validation": validation,
            "wall_seconds": summary["wall_seconds"], "generations": summary["generations"],
            "train_max_frames": config["env"]["max_frames"], "test_episodes": episodes, "test_mean": played["mean"],
@@ -178,12 +179,13 @@ def world_table(rows: list[dict[str, Any]]) -> str:
 
 
 def atari_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| game | observation | generations | training episode cap | frames | wall | champion, test mean (max) | "
-             "human-normalized | random | human | DQN | ES |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["game"], r["obs"])):
+    lines = ["| game | observation | seed | generations | training episode cap | frames | wall | champion, test mean "
+             "(max) | human-normalized | random | human | DQN | ES |", "|---" * 13 + "|"]
+    for r in sorted(rows, key=lambda r: (r["game"], r["obs"], r["seed"])):
         published = (f"{r['human_normalized']:.2f} | {r['random']} | {r['human']} | {r['dqn']} | {r['es']}"
                      if "human" in r else "— | — | — | — | —")
-        lines.append(f"| {r['game']} | {r['obs']} | {r['generations']} | {r['train_max_frames']:,} frames | {r['frames']:,} | "
+        lines.append(f"| {r['game']} | {r['obs']} | {r['seed']} | {r['generations']} | "
+                     f"{r['train_max_frames']:,} frames | {r['frames']:,} | "
                      f"{r['wall_seconds'] / 60:.1f} min | {r['test_mean']:.2f} ({r['test_max']:.0f}) | {published} |")
     return "\n".join(lines)
 
