@@ -35,7 +35,7 @@ FREEWAY_TOP = 177  # the chicken's height when it reaches the far side
 PONG_PADDLE_X = 189  # the ball's x when it meets the agent's paddle
 PONG_WALLS = (44, 207)  # the ball's y at the top and bottom walls
 PONG_MIDDLE = 7  # ball y - paddle y when the ball meets the paddle's middle (the paddle spans 0..15)
-PONG_SCALE = 64.0  # pixels of relative position that read 1
+PONG_SCALE = 16.0  # pixels of relative position that read 1
 
 
 @dataclass(frozen=True)
