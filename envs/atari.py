@@ -70,14 +70,14 @@ class AtariTask(Task):
         if self.obs == "pixels" and (SCREEN[0] % self.pixel_height or SCREEN[1] % self.pixel_width):
             raise ValueError(f"pixel_height must divide {SCREEN[0]} and pixel_width {SCREEN[1]}; "
                              f"got {self.pixel_height} x {self.pixel_width}")
+        if self.obs == "objects" and self.game not in VIEWS:
+            raise ValueError(f"no object view for {self.game!r}: obs = \"objects\" supports {sorted(VIEWS)}; "
+                             "use obs = \"ram\" or \"pixels\"")
 
     def prepare(self) -> None:
         if self.game not in games():
             raise TaskSetupError(f"unknown Atari game {self.game!r} (ale-py has {len(games())} ROMs, e.g. "
                                  "pong, freeway, boxing, breakout, ms_pacman)")
-        if self.obs == "objects" and self.game not in VIEWS:
-            raise TaskSetupError(f"no object view for {self.game!r}: obs = \"objects\" supports {sorted(VIEWS)}; "
-                                 "use obs = \"ram\" or \"pixels\"")
 
     @property
     def num_inputs(self) -> int:

@@ -18,7 +18,8 @@ from envs.atari_objects import (
     freeway_time_to_column,
     pong_crossing,
 )
-from envs.task import TaskSetupError
+from evolve.config import ConfigError
+from tests.run_helpers import REPO, run_config
 
 
 @given(car_x=st.integers(0, 159), lane=st.integers(0, 9), frames=st.floats(0.0, 200.0))
@@ -141,6 +142,10 @@ def test_a_view_names_its_features_and_stays_in_range(game):
     assert (seen.std(axis=0) > 0).sum() >= task.num_inputs - 1, "every feature moves in play"
 
 
-def test_objects_need_a_game_with_a_view():
-    with pytest.raises(TaskSetupError, match="no object view for 'boxing'.*supports \\['freeway', 'pong'\\]"):
-        AtariTask(game="boxing", obs="objects").prepare()
+def test_objects_need_a_game_with_a_view(capsys):
+    from evolve.cli import main
+
+    with pytest.raises(ConfigError, match="no object view for 'boxing'.*supports \\['freeway', 'pong'\\]"):
+        run_config("atari-boxing-ram", "env.obs=objects")
+    assert main(["run", str(REPO / "configs" / "atari-boxing-ram.toml"), "--set", "env.obs=objects"]) == 2
+    assert "no object view for 'boxing'" in capsys.readouterr().err
