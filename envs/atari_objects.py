@@ -9,13 +9,18 @@ Freeway (`ram[14]` the chicken's height, 6 at the kerb to 177 at the far side; `
 lane k, lanes 0-4 driving right and 5-9 left, at the speeds in `FREEWAY_SPEEDS`): sensors at fixed heights around
 the chicken each report the time until the car in the lane at that height reaches the chicken's column, in frames
 up to `FREEWAY_HORIZON` (0: the car is in the column now; 1: no car within the horizon, or no lane there), and the
-chicken's height; all in [0, 1].
+chicken's height; all in [0, 1]. Lanes are 16 height units from 6 (`freeway_lane`). The cars that can hit a
+chicken at height h are those of lane (h - 14) // 16 (measured), which this division names the lane at h - 8: the
+-8 sensor watches the lane that can hit the chicken now, and 0, +8 and +16 look half a lane, one lane and one and a
+half lanes further up.
 
 Pong (`ram[51]` the agent's paddle, right, `ram[50]` the opponent's, `ram[49]` and `ram[54]` the ball's x and y, y
 0 while no ball is in play): whether a ball is in play, its distance to the agent's paddle, its velocity, where it
-will cross the paddle's line (straight flight with bounces off the walls) relative to the paddle, its height
-relative to the paddle, the paddle's velocity, and the opponent's paddle relative to the ball. The ball meets the
-paddle's middle when a relative position reads 0; positions are over `PONG_SCALE` pixels, capped at 1.
+will cross the paddle's line (straight flight with bounces off the walls; while the ball is not moving towards
+the paddle, its height instead; once past the line, extrapolated backwards) relative to the paddle, its height
+relative to the paddle, the paddle's velocity, and the opponent's paddle's y minus the ball's. The ball meets the
+agent's paddle's middle when the crossing or the height reads 0; positions are over `PONG_SCALE` pixels, capped
+at 1.
 """
 
 from __future__ import annotations
@@ -84,6 +89,8 @@ FREEWAY = ObjectView(
 
 def pong_crossing(x: float, y: float, dx: float, dy: float) -> float:
     """The y where a ball at (x, y) moving (dx, dy) per step, dx > 0, crosses the agent's paddle line."""
+    if dx <= 0:
+        raise ValueError(f"a ball moving dx = {dx} never reaches the agent's paddle line")
     top, bottom = PONG_WALLS
     span = bottom - top
     folded = (y + dy * (PONG_PADDLE_X - x) / dx - top) % (2 * span)
@@ -114,9 +121,9 @@ PONG = ObjectView(
            "ball height relative to paddle", "paddle velocity", "opponent relative to ball"),
     read=pong_features,
     description=f"ball in play; its distance to the paddle line over {PONG_PADDLE_X}; its motion since the "
-                f"previous decision over 16 pixels; where it will cross the paddle's line and its height, relative to the paddle's "
-                f"middle, over {PONG_SCALE:g}; the paddle's motion over 32; the opponent's paddle relative to the "
-                f"ball over {PONG_SCALE:g}; all capped to [-1, 1]",
+                f"previous decision over 16 pixels; where it will cross the paddle's line and its height, relative "
+                f"to the paddle's middle, over {PONG_SCALE:g}; the paddle's motion over 32; the opponent's paddle "
+                f"minus the ball's height over {PONG_SCALE:g}; all capped to [-1, 1]",
 )
 
 VIEWS: dict[str, ObjectView] = {"freeway": FREEWAY, "pong": PONG}

@@ -59,8 +59,9 @@ def test_sticky_actions_follow_the_seed():
     assert len(scores) > 1, "sticky actions change the episode from seed to seed"
 
 
-def test_lock_step_batch_equals_genome_by_genome_play():
-    config = run_config("atari-boxing-ram", "env.max_frames=800", "env.episodes=2")
+@pytest.mark.parametrize("config_name", ["atari-boxing-ram", "atari-freeway-objects"])
+def test_lock_step_batch_equals_genome_by_genome_play(config_name):
+    config = run_config(config_name, "env.max_frames=800", "env.episodes=2")
     task = AtariTask(**config.env.kwargs)
     neat = busy_config(num_inputs=task.num_inputs, num_outputs=task.num_outputs, activation_options=["tanh"],
                        aggregation_options=["sum"], initial_connection="partial", initial_connection_fraction=0.1)
