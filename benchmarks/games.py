@@ -19,10 +19,11 @@ configs/atari-*.toml). Per run, from its files (config.toml, summary.json) and b
   generations' champions, the one with the best mean over K validation episodes (seeds apart from the test's), and
   counts the frames they play in the run's frames.
 --champions DIR copies each run's best.json and resolved config.toml to DIR/NAME (mario-1-1-seed0, mario-1-2,
-atari-freeway-ram, atari-freeway-objects, ...; one per Atari game and observation, so of several seeds give only
-the one to keep): the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test episodes follow the protocol's 18,000-frame cap even when training used shorter episodes
-(env.max_frames); an Atari champion's config states that cap and its test.json the test episodes' scores (`evolve
-evaluate DIR/NAME --episodes 30 --seed 1000000` replays them).
+atari-freeway-ram, atari-freeway-objects, ...; one per Atari game and observation, so give only the seed to keep):
+the small run directories `evolve evaluate DIR/NAME` checks in seconds. Atari test episodes follow the protocol's
+18,000-frame cap even when training used shorter episodes (env.max_frames); an Atari champion's config states that
+cap and its test.json the test episodes' scores (`evolve evaluate DIR/NAME --episodes 30 --seed 1000000` replays
+them).
 """
 
 from __future__ import annotations
