@@ -114,12 +114,13 @@ class AtariTask(Task):
             ales.append(new_ale(self.game, self.max_frames))
         return ales[:count]
 
-    def observe(self, ale: Any, previous_ram: np.ndarray) -> np.ndarray:
-        """What the network sees now; `previous_ram` is the RAM at the previous decision (object views' motion)."""
+    def observe(self, ale: Any, ram: np.ndarray, previous_ram: np.ndarray) -> np.ndarray:
+        """What the network sees now: `ram` is the RAM now, `previous_ram` at the previous decision (object views'
+        motion)."""
         if self.obs == "ram":
-            return ale.getRAM() / 255.0
+            return ram / 255.0
         if self.obs == "objects":
-            return VIEWS[self.game].read(ale.getRAM(), previous_ram)
+            return VIEWS[self.game].read(ram, previous_ram)
         h, w = self.pixel_height, self.pixel_width
         screen = ale.getScreenGrayscale().reshape(h, SCREEN[0] // h, w, SCREEN[1] // w)
         return screen.mean(axis=(1, 3)).ravel() / 255.0
@@ -142,8 +143,8 @@ class AtariTask(Task):
         frames = np.zeros(n, dtype=np.int64)
         running = np.ones(n, dtype=bool)
         previous = np.zeros(n, dtype=np.int64)  # ALE starts from NOOP, index 0 of every minimal action set
-        rams = [ale.getRAM().copy() for ale in ales]
-        observations = np.stack([self.observe(ale, ram) for ale, ram in zip(ales, rams)])
+        rams = [ale.getRAM() for ale in ales]  # ale-py returns a fresh array per call
+        observations = np.stack([self.observe(ale, ram, ram) for ale, ram in zip(ales, rams)])
         while running.any():
             chosen = choose(observations, running)
             repeats = [rng.random(self.frame_skip) < self.sticky for rng in rngs]
@@ -159,8 +160,9 @@ class AtariTask(Task):
                     if ale.game_over():
                         running[i] = False
                         break
-                observations[i] = self.observe(ale, rams[i])
-                rams[i] = ale.getRAM().copy()
+                ram = ale.getRAM()
+                observations[i] = self.observe(ale, ram, rams[i])
+                rams[i] = ram
         return scores, frames
 
     def evaluate(self, network: Network, rng: np.random.Generator) -> EvalResult:
