@@ -2,7 +2,8 @@
 
 The protocol is explicit and lands in the run's resolved config: `frame_skip` frames per decision, sticky actions
 with probability `sticky` per frame (Machado et al. 2018: the previous action repeats instead of the new one), a
-cap of `max_frames` frames per episode, the minimal action set (argmax over one output per action). Sticky actions
+cap of `max_frames` frames per episode, the minimal action set unless `actions` names others (argmax over one output
+per action). Sticky actions
 are drawn from the evaluation's generator rather than ALE's own, so an episode is a function of the genome and its
 seed, and a ROM is loaded once per process rather than once per seed.
 
@@ -31,6 +32,9 @@ from genomes.phenotype import Network
 from genomes.population_network import PopulationNetwork, packable
 
 SCREEN = (210, 160)
+# The Atari joystick's 18 actions, as ale_py.Action names them (a test checks); any of them is legal in every game.
+ACTION_NAMES = ("NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT", "UPFIRE",
+                "RIGHTFIRE", "LEFTFIRE", "DOWNFIRE", "UPRIGHTFIRE", "UPLEFTFIRE", "DOWNRIGHTFIRE", "DOWNLEFTFIRE")
 
 
 def games() -> list[str]:
@@ -63,10 +67,15 @@ class AtariTask(Task):
     sticky: float = param(0.25, ge=0.0, le=1.0, doc="per-frame probability that the previous action repeats")
     max_frames: int = param(18000, ge=1, le=10_000_000, doc="frame cap per episode (18,000 frames = 5 minutes of play)")
     episodes: int = param(1, ge=1, le=1_000)
+    actions: list[str] = param([], each_in=ACTION_NAMES,
+                               doc="the ALE actions the network chooses among, by name (e.g. NOOP, RIGHT, LEFT); "
+                                   "empty: the game's minimal action set")
     pixel_height: int = param(21, ge=1, le=210, doc="pixels obs: rows after block averaging (must divide 210)")
     pixel_width: int = param(16, ge=1, le=160, doc="pixels obs: columns after block averaging (must divide 160)")
 
     def __post_init__(self) -> None:
+        if len(set(self.actions)) != len(self.actions):
+            raise ValueError(f"actions must not repeat an action; got {list(self.actions)}")
         if self.obs == "pixels" and (SCREEN[0] % self.pixel_height or SCREEN[1] % self.pixel_width):
             raise ValueError(f"pixel_height must divide {SCREEN[0]} and pixel_width {SCREEN[1]}; "
                              f"got {self.pixel_height} x {self.pixel_width}")
@@ -91,6 +100,11 @@ class AtariTask(Task):
 
     @property
     def action_set(self) -> list[Any]:
+        """The ALE actions, one per network output: `actions` if given, else the game's minimal action set."""
+        if self.actions:
+            import ale_py
+
+            return [ale_py.Action[name] for name in self.actions]
         return live(self, "actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
 
     def interface(self) -> dict[str, Any]:
@@ -102,10 +116,10 @@ class AtariTask(Task):
             inputs = [f"pixel[{r}, {c}]" for r in range(self.pixel_height) for c in range(self.pixel_width)]
             preprocessing = (f"the grayscale screen averaged down to {self.pixel_height}x{self.pixel_width}, "
                              "divided by 255")
+        chosen_from = "env.actions" if self.actions else "minimal action set"
         return {"inputs": inputs, "outputs": [a.name for a in self.action_set],
                 "preprocessing": preprocessing,
-                "decode": f"the ALE action of the largest output (minimal action set), held for {self.frame_skip} "
-                          "frames"}
+                "decode": f"the ALE action of the largest output ({chosen_from}), held for {self.frame_skip} frames"}
 
     def ales(self, count: int) -> list[Any]:
         """At least `count` emulators with the game loaded (kept for the next chunk)."""
@@ -136,13 +150,16 @@ class AtariTask(Task):
         frames played."""
         n = len(rngs)
         ales = self.ales(n)
-        actions = self.action_set
+        import ale_py
+
+        # the actions chosen by index, then the NOOP every episode starts from (what a sticky first frame repeats)
+        actions = [*self.action_set, ale_py.Action.NOOP]
         for ale in ales:
             ale.reset_game()
         scores = np.zeros(n)
         frames = np.zeros(n, dtype=np.int64)
         running = np.ones(n, dtype=bool)
-        previous = np.zeros(n, dtype=np.int64)  # ALE starts from NOOP, index 0 of every minimal action set
+        previous = np.full(n, len(actions) - 1, dtype=np.int64)  # ALE starts from NOOP
         rams = [ale.getRAM() for ale in ales]  # ale-py returns a fresh array per call
         observations = np.stack([self.observe(ale, ram, ram) for ale, ram in zip(ales, rams)])
         while running.any():

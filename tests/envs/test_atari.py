@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from envs.atari import AtariTask
+from envs.atari import ACTION_NAMES, AtariTask
 from envs.task import TaskSetupError
 from evolve.config import ConfigError
 from genomes.neat_genome import NeatGenome
@@ -73,6 +73,47 @@ def test_lock_step_batch_equals_genome_by_genome_play(config_name):
     assert len({r.fitness for r in batch}) > 1
 
 
+def test_the_action_names_are_ale_pys():
+    import ale_py
+
+    assert set(ACTION_NAMES) == set(ale_py.Action.__members__) and len(ACTION_NAMES) == 18
+
+
+class Pressing:
+    """A stand-in network that always picks output `index`."""
+
+    def __init__(self, outputs: int, index: int) -> None:
+        self.outputs, self.index = outputs, index
+
+    def reset(self) -> None:
+        pass
+
+    def activate(self, x: np.ndarray) -> np.ndarray:
+        return np.tile(np.arange(self.outputs) == self.index, (len(x), 1)).astype(float)
+
+
+def paddle_path(task: AtariTask, index: int) -> list[int]:
+    """Pong's agent paddle, frame by frame, while the network always picks output `index` (sticky actions on)."""
+    path: list[int] = []
+    task.play(lambda obs, _: np.full(len(obs), index), [np.random.default_rng(5)],
+              lambda ale: path.append(int(ale.getRAM()[51])))
+    return path
+
+
+def test_configured_actions_are_the_outputs_and_play_as_the_same_ale_actions():
+    minimal = AtariTask(game="pong", max_frames=400)
+    chosen = AtariTask(game="pong", max_frames=400, actions=["LEFT", "NOOP", "RIGHT"])
+    assert [a.name for a in minimal.action_set] == ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+    assert chosen.num_outputs == 3 and chosen.interface()["outputs"] == ["LEFT", "NOOP", "RIGHT"]
+    for name in ("LEFT", "RIGHT", "NOOP"):
+        same = paddle_path(chosen, chosen.actions.index(name))
+        assert same == paddle_path(minimal, [a.name for a in minimal.action_set].index(name))
+    assert paddle_path(chosen, 0)[-1] > paddle_path(chosen, 1)[-1] > paddle_path(chosen, 2)[-1], \
+        "in Pong, LEFT moves the paddle down and RIGHT up"
+    assert chosen.evaluate(Pressing(3, 0), np.random.default_rng(0)) == \
+        minimal.evaluate(Pressing(6, 3), np.random.default_rng(0))
+
+
 def test_protocol_is_in_the_resolved_config_and_bad_values_are_clear():
     config = run_config("atari-pong-ram")
     resolved = config.to_toml()
@@ -82,6 +123,10 @@ def test_protocol_is_in_the_resolved_config_and_bad_values_are_clear():
         run_config("atari-pong-ram", "env.obs=pixels", "env.pixel_height=20")
     with pytest.raises(ConfigError, match="env.sticky must be <= 1.0"):
         run_config("atari-pong-ram", "env.sticky=1.5")
+    with pytest.raises(ConfigError, match="env.actions: unknown value 'JUMP'"):
+        run_config("atari-pong-ram", 'env.actions=["NOOP", "JUMP"]')
+    with pytest.raises(ConfigError, match="actions must not repeat an action"):
+        run_config("atari-pong-ram", 'env.actions=["NOOP", "NOOP"]')
     with pytest.raises(TaskSetupError, match="unknown Atari game 'pongg'"):
         AtariTask(game="pongg").prepare()
 
