@@ -114,6 +114,19 @@ def test_configured_actions_are_the_outputs_and_play_as_the_same_ale_actions():
         minimal.evaluate(Pressing(6, 3), np.random.default_rng(0))
 
 
+def test_pongs_fire_actions_play_as_their_plain_ones():
+    """Why configs/atari-pong-objects.toml leaves FIRE out: the ball, both paddles and the score never differ."""
+    def game(action: str) -> np.ndarray:
+        task, seen = AtariTask(game="pong", sticky=0.0, max_frames=2500, actions=[action]), []
+        task.play(lambda obs, _: np.zeros(len(obs), dtype=int), [np.random.default_rng(0)],
+                  lambda ale: seen.append(ale.getRAM()[[49, 54, 51, 50, 13, 14]].copy()))
+        return np.array(seen)
+
+    for plain, fire in (("NOOP", "FIRE"), ("RIGHT", "RIGHTFIRE"), ("LEFT", "LEFTFIRE")):
+        assert np.array_equal(game(plain), game(fire))
+    assert game("NOOP")[-1, 4] > 0, "the opponent scores: the game is played, served without FIRE"
+
+
 def test_protocol_is_in_the_resolved_config_and_bad_values_are_clear():
     config = run_config("atari-pong-ram")
     resolved = config.to_toml()
