@@ -3,9 +3,8 @@
 The protocol is explicit and lands in the run's resolved config: `frame_skip` frames per decision, sticky actions
 with probability `sticky` per frame (Machado et al. 2018: the previous action repeats instead of the new one), a
 cap of `max_frames` frames per episode, the minimal action set unless `actions` names others (argmax over one output
-per action). Sticky actions
-are drawn from the evaluation's generator rather than ALE's own, so an episode is a function of the genome and its
-seed, and a ROM is loaded once per process rather than once per seed.
+per action). Sticky actions are drawn from the evaluation's generator rather than ALE's own, so an episode is a
+function of the genome and its seed, and a ROM is loaded once per process rather than once per seed.
 
 Observations: "ram", the console's 128 bytes scaled to [0, 1]; "objects", a game's egocentric features decoded
 from RAM (`envs/atari_objects.py`, for the games it lists); or "pixels", the grayscale screen averaged over blocks

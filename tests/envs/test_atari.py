@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -112,6 +113,9 @@ def test_configured_actions_are_the_outputs_and_play_as_the_same_ale_actions():
         "in Pong, LEFT moves the paddle down and RIGHT up"
     assert chosen.evaluate(Pressing(3, 0), np.random.default_rng(0)) == \
         minimal.evaluate(Pressing(6, 3), np.random.default_rng(0))
+    stuck = AtariTask(game="pong", max_frames=400, sticky=1.0, actions=["RIGHT"])
+    assert paddle_path(stuck, 0) == paddle_path(dataclasses.replace(minimal, sticky=1.0), 0), \
+        "an episode starts from NOOP, which sticky actions repeat, whichever actions are configured"
 
 
 def test_pongs_fire_actions_play_as_their_plain_ones():
