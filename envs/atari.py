@@ -104,7 +104,7 @@ class AtariTask(Task):
             import ale_py
 
             return [ale_py.Action[name] for name in self.actions]
-        return live(self, "actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
+        return live(self, "minimal_actions", lambda: list(self.ales(1)[0].getMinimalActionSet()))
 
     def interface(self) -> dict[str, Any]:
         if self.obs == "objects":
@@ -158,7 +158,8 @@ class AtariTask(Task):
         scores = np.zeros(n)
         frames = np.zeros(n, dtype=np.int64)
         running = np.ones(n, dtype=bool)
-        previous = np.full(n, len(actions) - 1, dtype=np.int64)  # ALE starts from NOOP
+        # ALE starts from NOOP (before env.actions, index 0: FIRE in backgammon's and video_checkers' minimal sets)
+        previous = np.full(n, len(actions) - 1, dtype=np.int64)
         rams = [ale.getRAM() for ale in ales]  # ale-py returns a fresh array per call
         observations = np.stack([self.observe(ale, ram, ram) for ale, ram in zip(ales, rams)])
         while running.any():
