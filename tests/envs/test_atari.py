@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envs.atari import ACTION_NAMES, AtariTask
 from envs.task import TaskSetupError
@@ -116,6 +118,19 @@ def test_configured_actions_are_the_outputs_and_play_as_the_same_ale_actions():
     stuck = AtariTask(game="pong", max_frames=400, sticky=1.0, actions=["RIGHT"])
     assert paddle_path(stuck, 0) == paddle_path(dataclasses.replace(minimal, sticky=1.0), 0), \
         "an episode starts from NOOP, which sticky actions repeat, whichever actions are configured"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(ACTION_NAMES + ("JUMP", "noop", "")), max_size=6))
+def test_any_distinct_ale_action_names_are_accepted_and_anything_else_is_a_config_error(names):
+    overrides = ["env.actions=" + json.dumps(names)]
+    if all(n in ACTION_NAMES for n in names) and len(set(names)) == len(names):
+        task = AtariTask(**run_config("atari-pong-ram", *overrides).env.kwargs)
+        assert [a.name for a in task.action_set] == names or not names
+        assert task.num_outputs == (len(names) or 6)
+    else:
+        with pytest.raises(ConfigError, match="env"):
+            run_config("atari-pong-ram", *overrides)
 
 
 def test_pongs_fire_actions_return_the_ball_faster():
