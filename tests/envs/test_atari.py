@@ -14,6 +14,7 @@ from envs.atari import ACTION_NAMES, AtariTask
 from envs.task import TaskSetupError
 from evolve.config import ConfigError
 from genomes.neat_genome import NeatGenome
+from tests.envs.test_atari_objects import follow_the_pong_crossing
 from tests.neat_helpers import busy_config, grow
 from tests.run_helpers import run_config
 
@@ -137,14 +138,10 @@ def test_pongs_fire_actions_return_the_ball_faster():
     """What configs/atari-pong-objects.toml gives up by leaving FIRE out: a ball returned while FIRE is held leaves
     the paddle at several pixels a frame, one returned without it at one."""
     def return_speeds(names: list[str]) -> set[int]:
-        task = AtariTask(game="pong", obs="objects", sticky=0.0, max_frames=3000, actions=names)
-        crossing = task.interface()["inputs"].index("ball crossing relative to paddle")
+        task = AtariTask(game="pong", obs="objects", sticky=0.0, max_frames=3000, actions=names)  # stay, up, down
         seen: list[int] = []
-
-        def follow(obs, _):  # stay, up, down: towards where the ball will cross the paddle's line
-            return np.where(obs[:, crossing] > 0.03, 2, np.where(obs[:, crossing] < -0.03, 1, 0))
-
-        task.play(follow, [np.random.default_rng(0)], lambda ale: seen.append(int(ale.getRAM()[49])))
+        task.play(follow_the_pong_crossing(task, up=1, down=2), [np.random.default_rng(0)],
+                  lambda ale: seen.append(int(ale.getRAM()[49])))
         x = np.array(seen)
         step = np.diff(x)
         turned = np.flatnonzero((step[:-1] > 0) & (step[1:] < 0) & (x[1:-1] > 150)) + 1  # the agent's returns

@@ -115,17 +115,23 @@ def test_pong_crossing_predicts_where_the_real_ball_reaches_the_paddle():
     assert np.median(errors) <= 4, np.percentile(errors, [50, 90])
 
 
-def test_following_the_pong_crossing_loses_fewer_points_than_standing_still():
-    task = AtariTask(game="pong", obs="objects", max_frames=4096)
-    task.prepare()
+def follow_the_pong_crossing(task: AtariTask, up: int, down: int):
+    """A `choose` for `task.play` on Pong's object view: output `up` or `down` towards where the ball will cross the
+    paddle's line, 0 within 0.03 of it."""
     crossing = task.interface()["inputs"].index("ball crossing relative to paddle")
-    up, down = (task.action_set.index(a) for a in task.action_set if a.name in ("RIGHT", "LEFT"))
 
     def follow(obs, _):
         return np.where(obs[:, crossing] > 0.03, down, np.where(obs[:, crossing] < -0.03, up, 0))
 
+    return follow
+
+
+def test_following_the_pong_crossing_loses_fewer_points_than_standing_still():
+    task = AtariTask(game="pong", obs="objects", max_frames=4096)
+    task.prepare()
+    up, down = (task.action_set.index(a) for a in task.action_set if a.name in ("RIGHT", "LEFT"))
     rngs = [np.random.default_rng(s) for s in (5, 6)]
-    following, _ = task.play(follow, rngs)
+    following, _ = task.play(follow_the_pong_crossing(task, up, down), rngs)
     still, _ = task.play(lambda obs, _: np.zeros(len(obs), dtype=int), [np.random.default_rng(s) for s in (5, 6)])
     assert following.min() >= still.max() + 3, (following, still)
 
