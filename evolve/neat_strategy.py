@@ -59,10 +59,14 @@ class NeatStrategy(SpeciatedStrategy):
         genomes.update((child_id, child) for (child_id, *_), child in zip(crosses, children))
         children = [genomes[child_id] for child_id in offspring]
         structured = self.family.mutate_children(children, rng, ctx)
-        unchanged = [after is before for after, before in zip(structured, children)]
-        # NEAT's attribute mutations for every offspring at once: one set of random draws over all their genes.
-        mutated = self.family.finish_offspring(structured, unchanged, rng, ctx)
-        genomes.update(zip(offspring, mutated))
+        genomes.update(zip(offspring, structured))
+        # NEAT's attribute mutations for every offspring at once (one set of random draws over all their genes),
+        # over the whole population, which comes out in one pool of genes.
+        ids, bred = list(genomes), set(offspring)
+        changed = {child_id for child_id, after, before in zip(offspring, structured, children) if after is not before}
+        population = self.family.finish_offspring([genomes[g] for g in ids], [g in bred for g in ids],
+                                                  [g not in changed for g in ids], rng, ctx)
+        genomes = dict(zip(ids, population))
         new_state = copy.copy(state)
         new_state.genomes, new_state.parents, new_state.fitness = genomes, parents, None
         new_state.innovations, new_state.next_genome_id = innovations, next_id

@@ -126,7 +126,7 @@ class SpeciatedStrategy(Strategy[NeatState]):
             "species": [species_record(s, fit) for s in species],
             "compatibility_threshold": state.threshold,
             **{f"best_{k}": v for k, v in champion.items()},
-            "mean_hidden": sum(map(self.family.hidden_count, state.genomes.values())) / len(state.genomes),
+            "mean_hidden": self.family.mean_hidden(list(state.genomes.values())),
         }
         new_state = copy.copy(state)
         new_state.fitness, new_state.species, new_state.next_species_key = fit, species, next_key

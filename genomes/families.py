@@ -62,9 +62,11 @@ class GenomeFamily(Protocol):
         """Each child after its structural mutation (the same object when nothing changed)."""
         ...
 
-    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
-                         ctx: MutationContext) -> list[Any]:
-        """A last pass over all offspring of a generation at once (NEAT's attribute mutations)."""
+    def finish_offspring(self, population: list[Any], offspring: list[bool], unchanged: list[bool],
+                         rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        """The next population, in order, after a last pass over its offspring at once (NEAT's attribute
+        mutations): `offspring[i]` says whether genome i is an offspring (not an elite), `unchanged[i]` whether
+        its structure is as it was bred."""
         ...
 
     def population_to_dict(self, genomes: list[Any]) -> Any:
@@ -76,7 +78,11 @@ class GenomeFamily(Protocol):
         ...
 
     def hidden_count(self, genome: Any) -> int:
-        """Hidden nodes (or cell nodes) of one genome, for the population's mean in every generation's metrics."""
+        """Hidden nodes (or cell nodes) of one genome."""
+        ...
+
+    def mean_hidden(self, genomes: list[Any]) -> float:
+        """The genomes' mean `hidden_count`, for every generation's metrics."""
         ...
 
     def describe(self, genome: Any) -> dict[str, float]:
@@ -98,9 +104,9 @@ class NeatFamily:
         return NeatGenome.initial(self.config, rng, ctx)
 
     def initial_population(self, size: int, rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
-        from genomes.neat_genome import NeatGenome
+        from genomes.gene_pool import initial_population
 
-        return NeatGenome.initial_population(self.config, size, rng, ctx)
+        return initial_population(self.config, size, rng, ctx)
 
     def index(self, genomes: Sequence[Any]) -> DistanceIndex:
         from genomes.neat_alignment import PopulationIndex
@@ -116,9 +122,9 @@ class NeatFamily:
     def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
         return mutate_structure_all(children, rng, ctx)
 
-    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
-                         ctx: MutationContext) -> list[Any]:
-        return mutate_attributes_where(offspring, unchanged, rng, ctx.config)
+    def finish_offspring(self, population: list[Any], offspring: list[bool], unchanged: list[bool],
+                         rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        return mutate_attributes_where(population, unchanged, rng, ctx.config, offspring)
 
     def population_to_dict(self, genomes: list[Any]) -> Any:
         from genomes.neat_population_doc import population_to_dict
@@ -132,6 +138,11 @@ class NeatFamily:
 
     def hidden_count(self, genome: Any) -> int:
         return len(genome.nodes) - genome.num_outputs  # node genes are the outputs and the hidden nodes
+
+    def mean_hidden(self, genomes: list[Any]) -> float:
+        from genomes.gene_pool import GenePool
+
+        return float(GenePool.of(genomes).node_counts.mean()) - genomes[0].num_outputs
 
     def describe(self, genome: Any) -> dict[str, float]:
         return {"hidden": self.hidden_count(genome), "connections": genome.num_enabled()}
@@ -171,9 +182,9 @@ class CellFamily:
     def mutate_children(self, children: list[Any], rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
         return [child.mutate(rng, ctx) for child in children]
 
-    def finish_offspring(self, offspring: list[Any], unchanged: list[bool], rng: np.random.Generator,
-                         ctx: MutationContext) -> list[Any]:
-        return offspring
+    def finish_offspring(self, population: list[Any], offspring: list[bool], unchanged: list[bool],
+                         rng: np.random.Generator, ctx: MutationContext) -> list[Any]:
+        return population
 
     def population_to_dict(self, genomes: list[Any]) -> Any:
         return [g.shared_dict() for g in genomes]
@@ -185,6 +196,9 @@ class CellFamily:
 
     def hidden_count(self, genome: Any) -> int:
         return len(genome.hidden_keys)
+
+    def mean_hidden(self, genomes: list[Any]) -> float:
+        return sum(map(self.hidden_count, genomes)) / len(genomes)
 
     def describe(self, genome: Any) -> dict[str, float]:
         figures = genome.summary()

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from genomes.base import MutationContext
-from genomes.genes import ConnectionGenes, GeneTable
+from genomes.gene_pool import GenePool
+from genomes.genes import ConnectionGenes
 from genomes.neat_genome import NeatGenome
 
 
@@ -28,13 +29,10 @@ def add_connections(genomes: list[NeatGenome], rng: np.random.Generator, ctx: Mu
     first = genomes[0]
     n_in, n_out, feed_forward = first.num_inputs, first.num_outputs, first.feed_forward
     count = len(genomes)
-    node_counts = np.array([len(g.nodes) for g in genomes])
-    conn_counts = np.array([len(g.connections) for g in genomes])
-    (keys,) = GeneTable.concat_columns([g.nodes for g in genomes], "key")
-    conns = ConnectionGenes.concat(*(g.connections for g in genomes))
-    node_start = np.concatenate([[0], np.cumsum(node_counts)[:-1]])
-    conn_start = np.concatenate([[0], np.cumsum(conn_counts)[:-1]])
-    owner = np.repeat(np.arange(count), conn_counts)
+    pool = GenePool.of(genomes)
+    node_counts, keys, conns = pool.node_counts, pool.nodes.key, pool.connections
+    node_start = pool.node_ptr[:-1]
+    _, owner = pool.owners()
 
     # The candidate pairs: sources the inputs (-1..-n_in) then the nodes, targets the nodes; u * n < n for u < 1.
     draws = rng.random((count, 2 * attempts))
@@ -69,42 +67,36 @@ def add_connections(genomes: list[NeatGenome], rng: np.random.Generator, ctx: Mu
     has = possible.any(axis=1)
     choice = np.argmax(possible, axis=1)
 
-    out = list(genomes)
     picked = np.flatnonzero(has)
+    if len(picked) == 0:
+        return list(genomes)
     reenable = picked[exists[picked, choice[picked]]]
     added = picked[~exists[picked, choice[picked]]]
-    for g in reenable.tolist():
-        genome = genomes[g]
-        flags = genome.connections.enabled.copy()
-        flags[row[g, choice[g]] - conn_start[g]] = True
-        out[g] = genome.with_genes(connections=genome.connections.replace(enabled=flags))
+    flags = conns.enabled
+    if len(reenable):
+        flags = flags.copy()
+        flags[row[reenable, choice[reenable]]] = True
+    new_conns = conns.replace(enabled=flags)
     if len(added):
         new_source, new_target = source[added, choice[added]], target[added, choice[added]]
         weights = np.clip(rng.normal(config.weight_init_mean, config.weight_init_stdev, size=len(added)),
                           config.weight_min, config.weight_max)
         innovations = np.array([ctx.innovations.connection(s, t)
                                 for s, t in zip(new_source.tolist(), new_target.tolist())], dtype=np.int64)
-        _insert(out, added, innovations, new_source, new_target, weights)
+        # Genes stay sorted by innovation within each genome: a new innovation goes last, one the population
+        # already knows in place.
+        new_conns = ConnectionGenes.concat(new_conns, ConnectionGenes.build(
+            innovations, new_source, new_target, weights, np.ones(len(added), dtype=bool)))
+        new_owner = np.concatenate([owner, added])
+        new_conns = new_conns.take(np.lexsort((new_conns.innovation, new_owner)))
+    conn_counts = pool.conn_counts.copy()
+    conn_counts[added] += 1
+    views = GenePool(pool.num_inputs, pool.num_outputs, pool.feed_forward, pool.nodes, new_conns, node_counts,
+                     conn_counts).genomes()
+    out = list(genomes)
+    for g in picked.tolist():
+        out[g] = views[g]
     return out
-
-
-def _insert(out: list[NeatGenome], rows: np.ndarray, innovations: np.ndarray, sources: np.ndarray,
-            targets: np.ndarray, weights: np.ndarray) -> None:
-    """Give genome `rows[i]` of `out` the enabled gene (innovations[i], sources[i], targets[i], weights[i]), kept
-    in innovation order (a new innovation goes last, one the population already knows in place)."""
-    tables = [out[g].connections for g in rows.tolist()]
-    counts = np.array([len(t) for t in tables])
-    merged = ConnectionGenes.concat(*tables, ConnectionGenes.build(innovations, sources, targets, weights,
-                                                                   np.ones(len(rows), dtype=bool)))
-    owner = np.concatenate([np.repeat(np.arange(len(rows)), counts), np.arange(len(rows))])
-    order = np.lexsort((merged.innovation, owner))
-    merged = merged.take(order)
-    ends = np.cumsum(counts + 1).tolist()
-    columns = merged.__dict__
-    for g, start, end in zip(rows.tolist(), [0, *ends], ends):
-        genome = out[g]
-        out[g] = genome.with_genes(connections=ConnectionGenes.from_columns(
-            {name: column[start:end] for name, column in columns.items()}))
 
 
 def _reaches(genome: np.ndarray, start: np.ndarray, goal: np.ndarray, keys: np.ndarray, node_start: np.ndarray,

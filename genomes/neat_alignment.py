@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from genomes.gene_pool import GenePool
 from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.reachability import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
@@ -35,12 +36,10 @@ def crossover_many(
     (one pair alone draws what `crossover` draws)."""
     if not pairs:
         return []
-    fitter, other = [f for f, _, _ in pairs], [o for _, o, _ in pairs]
-    children = np.arange(len(pairs))
-    a = ConnectionGenes.concat(*(f.connections for f in fitter))
-    b = ConnectionGenes.concat(*(o.connections for o in other))
-    a_owner = np.repeat(children, [len(f.connections) for f in fitter])
-    b_owner = np.repeat(children, [len(o.connections) for o in other])
+    fitter_pool, other_pool = GenePool.of([f for f, _, _ in pairs]), GenePool.of([o for _, o, _ in pairs])
+    first = pairs[0][0]
+    a, b = fitter_pool.connections, other_pool.connections
+    (_, a_owner), (_, b_owner) = fitter_pool.owners(), other_pool.owners()
     stride = 1 + int(max(a.innovation.max(initial=0), b.innovation.max(initial=0)))
     a_code, b_code = a_owner * stride + a.innovation, b_owner * stride + b.innovation
     conns, owner = _inherit_connections(a, b, a_code, b_code, rng, config), a_owner
@@ -48,22 +47,16 @@ def crossover_many(
     if equal.any():
         # An equally fit pair's child also takes the other parent's disjoint and excess genes that fit.
         _, in_a = sorted_rows(a_code, b_code)
-        rows = _fitting(conns, a_owner, b, b_owner, np.flatnonzero(~in_a & equal[b_owner]), fitter[0].feed_forward)
+        rows = _fitting(conns, a_owner, b, b_owner, np.flatnonzero(~in_a & equal[b_owner]), first.feed_forward)
         keep_disabled = rng.random(len(rows)) < config.disable_inherited_rate
         extra = b.take(rows).replace(enabled=~(~b.enabled[rows] & keep_disabled))
         owner = np.concatenate([a_owner, b_owner[rows]])
         order = np.argsort(owner * stride + np.concatenate([conns.innovation, extra.innovation]), kind="stable")
         conns, owner = ConnectionGenes.concat(conns, extra).take(order), owner[order]
-    nodes, node_counts = _inherit_nodes(fitter, other, conns, owner, rng)
-    conn_bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(pairs)))]).tolist()
-    node_bounds = np.concatenate([[0], np.cumsum(node_counts)]).tolist()
-    out = []
-    for i, f in enumerate(fitter):
-        c0, c1, n0, n1 = conn_bounds[i], conn_bounds[i + 1], node_bounds[i], node_bounds[i + 1]
-        child_conns = ConnectionGenes.from_columns({k: v[c0:c1] for k, v in conns.__dict__.items()})
-        child_nodes = NodeGenes.from_columns({k: v[n0:n1] for k, v in nodes.__dict__.items()})
-        out.append(NeatGenome(f.num_inputs, f.num_outputs, f.feed_forward, child_nodes, child_conns))
-    return out
+    nodes, node_counts = _inherit_nodes(fitter_pool, other_pool, conns, owner, rng)
+    children = GenePool(first.num_inputs, first.num_outputs, first.feed_forward, nodes, conns, node_counts,
+                        np.bincount(owner, minlength=len(pairs)))
+    return children.genomes()
 
 
 def _inherit_connections(
@@ -83,28 +76,26 @@ def _inherit_connections(
 
 
 def _inherit_nodes(
-    fitter: list[NeatGenome], other: list[NeatGenome], conns: ConnectionGenes, owner: np.ndarray,
-    rng: np.random.Generator,
+    fitter: GenePool, other: GenePool, conns: ConnectionGenes, owner: np.ndarray, rng: np.random.Generator,
 ) -> tuple[NodeGenes, np.ndarray]:
-    """Each child's nodes (child `owner[i]` has connection gene i): its outputs plus every node its connections
-    reference; a node both parents have takes its attributes from either at random, otherwise from the parent that
-    has it. Returns the children's node tables concatenated and each child's node count."""
-    a = NodeGenes.concat(*(f.nodes for f in fitter))
-    b = NodeGenes.concat(*(o.nodes for o in other))
+    """Each child's nodes (child `owner[i]` has connection gene i; child i's parents are genome i of each pool):
+    its outputs plus every node its connections reference; a node both parents have takes its attributes from
+    either at random, otherwise from the parent that has it. Returns the children's node tables concatenated and
+    each child's node count."""
+    a, b = fitter.nodes, other.nodes
     from_node = conns.source >= 0
-    outputs = np.arange(fitter[0].num_outputs)
+    outputs = np.arange(fitter.num_outputs)
     stride = 1 + int(max(a.key.max(initial=0), b.key.max(initial=0)))
-    children = np.arange(len(fitter))
+    children = np.arange(fitter.size)
     codes = np.unique(np.concatenate([
         (children[:, None] * stride + outputs).ravel(),
         owner[from_node] * stride + conns.source[from_node],
         owner * stride + conns.target,
     ]))
-    a_owner = np.repeat(children, [len(f.nodes) for f in fitter])
-    b_owner = np.repeat(children, [len(o.nodes) for o in other])
+    a_owner, b_owner = fitter.owners()[0], other.owners()[0]
     row_a, in_a = sorted_rows(a_owner * stride + a.key, codes)
     row_b, in_b = sorted_rows(b_owner * stride + b.key, codes)
-    counts = np.bincount(codes // stride, minlength=len(fitter))
+    counts = np.bincount(codes // stride, minlength=fitter.size)
     use_b = ~in_a | (in_b & (rng.random(len(codes)) < 0.5))
     columns = {name: np.where(use_b, b.__dict__[name][row_b], column[row_a]) for name, column in a.__dict__.items()}
     return NodeGenes.from_columns(columns), counts
@@ -193,17 +184,16 @@ class PopulationIndex:
     """Connection genes of many genomes concatenated, for distances from representatives to all of them at once."""
 
     def __init__(self, genomes: list[NeatGenome]) -> None:
-        sizes = np.array([len(g.connections) for g in genomes], dtype=np.int64)
         self.size = len(genomes)
+        if genomes:
+            pool = GenePool.of(genomes)
+            sizes, self.innovation, self.weight = pool.conn_counts, pool.connections.innovation, pool.connections.weight
+        else:
+            sizes, self.innovation, self.weight = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
         self.sizes = sizes
-        empty = np.zeros(0, dtype=np.int64)
-        self.innovation = np.concatenate([g.connections.innovation for g in genomes] + [empty])
-        self.weight = np.concatenate([g.connections.weight for g in genomes] + [np.zeros(0)])
-        self.newest = np.array(
-            [g.connections.innovation[-1] if len(g.connections) else -1 for g in genomes], dtype=np.int64
-        )
         self.nonempty = sizes > 0
         self.first = np.cumsum(sizes) - sizes  # where each genome's genes begin
+        self.newest = _newest(self.innovation, self.first, sizes)
         self.owner = np.repeat(np.arange(self.size), sizes)
 
     def distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
@@ -215,17 +205,16 @@ class PopulationIndex:
         return np.vstack(parts) if parts else np.zeros((0, self.size))
 
     def _distances(self, representatives: Sequence[NeatGenome], config: NeatGenomeConfig) -> np.ndarray:
-        refs = [r.connections for r in representatives]
-        n_refs, n = len(refs), self.size
-        ref_sizes = np.array([len(c) for c in refs], dtype=np.int64)
-        ref_innovation = np.concatenate([c.innovation for c in refs] + [np.zeros(0, dtype=np.int64)])
-        ref_owner = np.repeat(np.arange(n_refs), ref_sizes)
+        refs = GenePool.of(representatives)
+        n_refs, n = refs.size, self.size
+        ref_sizes, ref_innovation, ref_weight = refs.conn_counts, refs.connections.innovation, refs.connections.weight
+        _, ref_owner = refs.owners()
         span = 1 + max(int(self.innovation.max(initial=-1)), int(ref_innovation.max(initial=-1)))
         # table[innovation] holds each representative's weight of that gene (0 without it) and then whether it has
         # it (1.0 or 0.0), so one gather of the population's innovations, gene by gene, aligns every gene with every
         # representative; the sums per genome over its contiguous genes then run down the rows.
         table = np.zeros((span, 2 * n_refs))
-        table[ref_innovation, ref_owner] = np.concatenate([c.weight for c in refs] + [np.zeros(0)])
+        table[ref_innovation, ref_owner] = ref_weight
         table[ref_innovation, n_refs + ref_owner] = 1.0
         sums = np.zeros((n, 2 * n_refs))
         if len(self.innovation):
@@ -239,12 +228,12 @@ class PopulationIndex:
         # Excess genes: those of g newer than r's newest, and those of r newer than g's newest, each counted as a
         # genome's size less its genes up to the other's newest (gene codes owner * stride + innovation ascend).
         stride = span + 1
-        ref_newest = np.array([c.innovation[-1] if len(c) else -1 for c in refs], dtype=np.int64)
+        ref_first = refs.conn_ptr[:-1]
+        ref_newest = _newest(ref_innovation, ref_first, ref_sizes)
         g_upto = np.searchsorted(self.owner * stride + self.innovation,
                                  np.arange(n)[None, :] * stride + ref_newest[:, None], side="right")
         r_upto = np.searchsorted(ref_owner * stride + ref_innovation,
                                  np.arange(n_refs)[:, None] * stride + self.newest[None, :], side="right")
-        ref_first = np.cumsum(ref_sizes) - ref_sizes
         sizes, ref_sizes = self.sizes[None, :], ref_sizes[:, None]
         excess_g = sizes - (g_upto - self.first[None, :])
         excess_ref = ref_sizes - (r_upto - ref_first[:, None])
@@ -253,3 +242,11 @@ class PopulationIndex:
         disjoint = sizes + ref_sizes - 2 * n_match - excess
         mean_weight = np.where(n_match > 0, weight_diff / np.maximum(n_match, 1), 0.0)
         return _compatibility(excess, disjoint, mean_weight, sizes, ref_sizes, config)
+
+
+def _newest(innovation: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each genome's newest innovation (its last gene; -1 without genes), genome i's genes being
+    innovation[first[i]:first[i] + sizes[i]]."""
+    if not len(innovation):
+        return np.full(len(sizes), -1, dtype=np.int64)
+    return np.where(sizes > 0, innovation[np.maximum(first + sizes - 1, 0)], -1)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import networkx as nx
     import torch
 
+    from genomes.gene_pool import GenePool
+
 SCHEMA = "neat-genome"
 SCHEMA_VERSION = 1
 # Bounds on what a genome file may hold, so a hostile or mistaken document cannot exhaust memory or time (an
@@ -29,7 +31,9 @@ MAX_GENES = 200_000  # node genes, connection genes
 
 
 class NeatGenome(SharedDocument):
-    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections", "_document")
+    # A genome made by breeding views its generation's GenePool (`_pool`, `_row`) and cuts its gene tables out of
+    # the pool's columns the first time they are read; one built from tables holds them from the start.
+    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "_nodes", "_connections", "_pool", "_row", "_document")
 
     def __init__(
         self, num_inputs: int, num_outputs: int, feed_forward: bool, nodes: NodeGenes, connections: ConnectionGenes
@@ -37,15 +41,38 @@ class NeatGenome(SharedDocument):
         self.num_inputs = int(num_inputs)
         self.num_outputs = int(num_outputs)
         self.feed_forward = bool(feed_forward)
-        self.nodes = nodes
-        self.connections = connections
+        self._nodes: NodeGenes | None = nodes
+        self._connections: ConnectionGenes | None = connections
+        self._pool: GenePool | None = None
+        self._row = 0
         self._document: dict[str, Any] | None = None
+
+    @classmethod
+    def view(cls, pool: GenePool, row: int) -> NeatGenome:
+        """Genome `row` of `pool`."""
+        genome = object.__new__(cls)
+        genome.num_inputs, genome.num_outputs, genome.feed_forward = pool.num_inputs, pool.num_outputs, pool.feed_forward
+        genome._nodes = genome._connections = genome._document = None
+        genome._pool, genome._row = pool, row
+        return genome
+
+    @property
+    def nodes(self) -> NodeGenes:
+        if self._nodes is None:
+            self._nodes = self._pool.node_table(self._row)
+        return self._nodes
+
+    @property
+    def connections(self) -> ConnectionGenes:
+        if self._connections is None:
+            self._connections = self._pool.connection_table(self._row)
+        return self._connections
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
     def initial(cls, config: NeatGenomeConfig, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
         """A minimal starting genome: outputs (plus `num_hidden` hidden nodes) wired per `initial_connection`."""
-        keys, pairs = _initial_layout(config, ctx)
+        keys, pairs = initial_layout(config, ctx)
         bias = _draw(rng, len(keys), config.bias_init_mean, config.bias_init_stdev, config.bias_min, config.bias_max)
         response = _draw(rng, len(keys), config.response_init_mean, config.response_init_stdev,
                          config.response_min, config.response_max)
@@ -54,42 +81,10 @@ class NeatGenome(SharedDocument):
             pairs = [p for p, k in zip(pairs, keep) if k]
         weight = _draw(rng, len(pairs), config.weight_init_mean, config.weight_init_stdev, config.weight_min,
                        config.weight_max)
-        return cls._wired(config, ctx, keys, pairs, bias, response, weight)
+        return cls.wired(config, ctx, keys, pairs, bias, response, weight)
 
     @classmethod
-    def initial_population(
-        cls, config: NeatGenomeConfig, size: int, rng: np.random.Generator, ctx: MutationContext
-    ) -> list[NeatGenome]:
-        """`[initial(config, rng, ctx) for _ in range(size)]`, the same genomes from the same draws, made in one
-        pass: every genome's values come from one block of standard normals, row by row in the order `initial`
-        draws them, and the genomes share their (immutable) structure columns."""
-        if size == 0 or config.initial_connection == "partial":  # partial wiring draws between the values
-            return [cls.initial(config, rng, ctx) for _ in range(size)]
-        keys, pairs = _initial_layout(config, ctx)
-        spans = {"bias": len(keys), "response": len(keys), "weight": len(pairs)}
-        drawn = [name for name in spans if getattr(config, f"{name}_init_stdev") > 0]
-        normal = rng.standard_normal((size, sum(spans[name] for name in drawn)))
-        values, first = {}, 0
-        for name in spans:
-            mean, lo, hi = (getattr(config, f"{name}_{what}") for what in ("init_mean", "min", "max"))
-            if name in drawn:  # what rng.normal(mean, stdev) computes from each standard normal
-                block = normal[:, first : first + spans[name]]
-                values[name] = np.clip(mean + getattr(config, f"{name}_init_stdev") * block, lo, hi)
-                first += spans[name]
-            else:
-                values[name] = np.full((size, spans[name]), float(np.clip(mean, lo, hi)))
-        template = cls._wired(config, ctx, keys, pairs, values["bias"][0], values["response"][0], values["weight"][0])
-        order = np.argsort([ctx.innovations.connection(s, t) for s, t in pairs], kind="stable")
-        nodes, conns = template.nodes, template.connections
-        return [template] + [
-            cls(config.num_inputs, config.num_outputs, config.feed_forward,
-                nodes.replace(bias=values["bias"][i], response=values["response"][i]),
-                conns.replace(weight=values["weight"][i][order]))
-            for i in range(1, size)
-        ]
-
-    @classmethod
-    def _wired(cls, config: NeatGenomeConfig, ctx: MutationContext, keys: list[int], pairs: list[tuple[int, int]],
+    def wired(cls, config: NeatGenomeConfig, ctx: MutationContext, keys: list[int], pairs: list[tuple[int, int]],
                bias: np.ndarray, response: np.ndarray, weight: np.ndarray) -> NeatGenome:
         nodes = NodeGenes.build(
             key=keys, bias=bias, response=response, activation=[config.activation_default] * len(keys),
@@ -273,7 +268,7 @@ def _check_columns(where: str, table: Any, kinds: dict[str, type]) -> None:
             raise GenomeError(f"malformed genome: {where}.{name} must hold only {kind.__name__} values")
 
 
-def _initial_layout(config: NeatGenomeConfig, ctx: MutationContext) -> tuple[list[int], list[tuple[int, int]]]:
+def initial_layout(config: NeatGenomeConfig, ctx: MutationContext) -> tuple[list[int], list[tuple[int, int]]]:
     """The node keys of a starting genome and its candidate connections (all of them, before partial wiring)."""
     tracker = ctx.innovations
     # Initial hidden nodes are the same nodes in every genome of the population, so their keys are fixed.

@@ -8,7 +8,8 @@ import bisect
 import numpy as np
 
 from genomes.base import MutationContext
-from genomes.genes import ConnectionGenes, GeneTable, NodeGenes
+from genomes.gene_pool import GenePool
+from genomes.genes import ConnectionGenes, NodeGenes
 from genomes.neat_add_connections import add_connections
 from genomes.reachability import creates_cycle, successors_of
 from genomes.neat_config import NeatGenomeConfig
@@ -24,16 +25,17 @@ def mutate(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -
 
 
 def mutate_attributes_where(
-    genomes: list[NeatGenome], unchanged: list[bool], rng: np.random.Generator, config: NeatGenomeConfig
+    genomes: list[NeatGenome], unchanged: list[bool], rng: np.random.Generator, config: NeatGenomeConfig,
+    offspring: list[bool] | None = None,
 ) -> list[NeatGenome]:
-    """Attribute mutations for the genomes whose structure did not change (all of them when
+    """Attribute mutations for the offspring whose structure did not change (all offspring when
     `attributes_after_structural`): as in the NEAT reference implementation, an offspring that gains structure
-    keeps its inherited weights, so the new structure is judged on its own."""
-    chosen = [i for i, same in enumerate(unchanged) if same or config.attributes_after_structural]
-    out = list(genomes)
-    for i, mutated in zip(chosen, mutate_attributes_all([genomes[i] for i in chosen], rng, config)):
-        out[i] = mutated
-    return out
+    keeps its inherited weights, so the new structure is judged on its own. `offspring` flags the genomes that are
+    offspring (default: all); the others, elites, are kept as they are. Returns every genome, in order."""
+    chosen = np.asarray(unchanged, dtype=bool) | config.attributes_after_structural
+    if offspring is not None:
+        chosen &= np.asarray(offspring, dtype=bool)
+    return mutate_attributes_of(genomes, chosen, rng, config)
 
 
 def mutate_structure(genome: NeatGenome, rng: np.random.Generator, ctx: MutationContext) -> NeatGenome:
@@ -198,40 +200,58 @@ def mutate_attributes_all(
 ) -> list[NeatGenome]:
     """Perturb or replace weights, biases and responses gene by gene, toggle enabled flags and change activations
     and aggregations, for many genomes with one set of random draws over all their genes."""
+    return mutate_attributes_of(genomes, np.ones(len(genomes), dtype=bool), rng, config)
+
+
+def mutate_attributes_of(
+    genomes: list[NeatGenome], chosen: np.ndarray, rng: np.random.Generator, config: NeatGenomeConfig
+) -> list[NeatGenome]:
+    """`mutate_attributes_all` for the genomes flagged in `chosen`, on the columns of the genomes' pool: the draws
+    are those of the chosen genomes' genes in order, whatever lies between them. Returns every genome, in order,
+    as views of one pool (the chosen ones mutated)."""
     if not genomes:
         return []
+    pool = GenePool.of(genomes)
+    if not chosen.any():
+        return pool.genomes()
     c = config
-    conn_tables, node_tables = [g.connections for g in genomes], [g.nodes for g in genomes]
-    old_weight, old_enabled = GeneTable.concat_columns(conn_tables, "weight", "enabled")
-    old_bias, old_response = GeneTable.concat_columns(node_tables, "bias", "response")
+    conns, nodes = pool.connections, pool.nodes
+    whole = bool(chosen.all())
+    conn_rows = slice(None) if whole else np.repeat(chosen, pool.conn_counts)
+    node_rows = slice(None) if whole else np.repeat(chosen, pool.node_counts)
+
     weight = _mutate_values(
-        rng, old_weight, c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
+        rng, conns.weight[conn_rows], c.weight_mutate_rate, c.weight_replace_rate, c.weight_mutate_power,
         c.weight_init_mean, c.weight_init_stdev, c.weight_min, c.weight_max,
     )
-    enabled = old_enabled
+    enabled = conns.enabled[conn_rows]
     if c.enabled_mutate_rate > 0:
         enabled = enabled ^ (rng.random(len(enabled)) < c.enabled_mutate_rate)
     bias = _mutate_values(
-        rng, old_bias, c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
+        rng, nodes.bias[node_rows], c.bias_mutate_rate, c.bias_replace_rate, c.bias_mutate_power,
         c.bias_init_mean, c.bias_init_stdev, c.bias_min, c.bias_max,
     )
     response = _mutate_values(
-        rng, old_response, c.response_mutate_rate, c.response_replace_rate, c.response_mutate_power,
+        rng, nodes.response[node_rows], c.response_mutate_rate, c.response_replace_rate, c.response_mutate_power,
         c.response_init_mean, c.response_init_stdev, c.response_min, c.response_max,
     )
-    node_columns = {"bias": bias, "response": response}
+    node_columns = {"bias": _put(nodes.bias, node_rows, bias), "response": _put(nodes.response, node_rows, response)}
     for name, rate, options in (("activation", c.activation_mutate_rate, c.activation_options),
                                 ("aggregation", c.aggregation_mutate_rate, c.aggregation_options)):
-        if rate > 0 and options:  # string columns are costly to join; they are only when they may change
-            (values,) = GeneTable.concat_columns(node_tables, name)
-            node_columns[name] = _mutate_choice(rng, values, rate, options)
-    conn_ends = np.cumsum([len(t) for t in conn_tables]).tolist()
-    node_ends = np.cumsum([len(t) for t in node_tables]).tolist()
-    out = []
-    for g, c0, c1, n0, n1 in zip(genomes, [0, *conn_ends], conn_ends, [0, *node_ends], node_ends):
-        nodes = g.nodes.replace(**{name: column[n0:n1] for name, column in node_columns.items()})
-        out.append(g.with_genes(nodes=nodes, connections=g.connections.replace(weight=weight[c0:c1],
-                                                                              enabled=enabled[c0:c1])))
+        if rate > 0 and options:
+            column = nodes.__dict__[name]
+            node_columns[name] = _put(column, node_rows, _mutate_choice(rng, column[node_rows], rate, options))
+    new_conns = conns.replace(weight=_put(conns.weight, conn_rows, weight),
+                              enabled=_put(conns.enabled, conn_rows, enabled))
+    return pool.replace(nodes=nodes.replace(**node_columns), connections=new_conns).genomes()
+
+
+def _put(column: np.ndarray, rows: slice | np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`column` with `values` at `rows` (a copy; `values` itself when rows are all of them)."""
+    if isinstance(rows, slice):
+        return values
+    out = column.copy()
+    out[rows] = values
     return out
 
 

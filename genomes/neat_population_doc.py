@@ -2,7 +2,8 @@
 
 A run checkpoints its population after every generation. Encoded genome by genome that is ten small column
 conversions and two objects per genome; as one table it is ten conversions for the population. Reading splits the
-columns back into genome documents and validates each one like a genome file.
+columns back into genome documents, validates each one like a genome file, and returns them as views of one pool
+of genes (`genomes.gene_pool`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from genomes.base import GenomeError
+from genomes.gene_pool import GenePool
 from genomes.genes import GeneTable
 from genomes.neat_genome import CONNECTION_COLUMNS, NODE_COLUMNS, SCHEMA, SCHEMA_VERSION, NeatGenome
 
@@ -27,16 +29,17 @@ def population_to_dict(genomes: list[NeatGenome]) -> dict[str, Any]:
     if len(shape) > 1:
         raise ValueError(f"a population document needs genomes of one shape, got {sorted(shape)}")
     n_in, n_out, feed_forward = shape.pop() if shape else (1, 1, True)
+    pool = GenePool.of(genomes) if genomes else None
     return {
         "schema": POPULATION_SCHEMA,
         "version": POPULATION_VERSION,
         "num_inputs": n_in,
         "num_outputs": n_out,
         "feed_forward": feed_forward,
-        "node_counts": [len(g.nodes) for g in genomes],
-        "connection_counts": [len(g.connections) for g in genomes],
-        "nodes": _columns([g.nodes for g in genomes], NODE_NAMES),
-        "connections": _columns([g.connections for g in genomes], CONNECTION_NAMES),
+        "node_counts": pool.node_counts.tolist() if genomes else [],
+        "connection_counts": pool.conn_counts.tolist() if genomes else [],
+        "nodes": _columns(pool.nodes if genomes else None, NODE_NAMES),
+        "connections": _columns(pool.connections if genomes else None, CONNECTION_NAMES),
     }
 
 
@@ -53,14 +56,18 @@ def population_from_dict(data: Any) -> list[NeatGenome]:
         raise GenomeError("malformed population: node_counts and connection_counts differ in length")
     shared = {"schema": SCHEMA, "version": SCHEMA_VERSION,
               **{k: data.get(k) for k in ("num_inputs", "num_outputs", "feed_forward")}}
-    return [NeatGenome.from_dict({**shared, "nodes": nodes, "connections": conns})
-            for nodes, conns in zip(node_parts, conn_parts)]
+    genomes = [NeatGenome.from_dict({**shared, "nodes": nodes, "connections": conns})
+               for nodes, conns in zip(node_parts, conn_parts)]
+    if not genomes:
+        return []
+    return GenePool.from_tables(genomes[0].num_inputs, genomes[0].num_outputs, genomes[0].feed_forward,
+                                [(g.nodes, g.connections) for g in genomes]).genomes()
 
 
-def _columns(tables: list[GeneTable], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    if not tables:
+def _columns(table: GeneTable | None, names: tuple[str, ...]) -> dict[str, list[Any]]:
+    if table is None:
         return {name: [] for name in names}
-    return {name: column.tolist() for name, column in zip(names, GeneTable.concat_columns(tables, *names))}
+    return {name: table.__dict__[name].tolist() for name in names}
 
 
 def _split(data: dict[str, Any], key: str, counts_key: str, names: tuple[str, ...]) -> list[dict[str, list[Any]]]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from genomes.activations import NUMPY_ACTIVATIONS
 from genomes.devices import device_type, resolve_device, set_default_device
+from genomes.gene_pool import GenePool
 from genomes.neat_genome import NeatGenome
 from genomes.population_pack import LevelPack, PopulationPack, pack_population
 
@@ -36,7 +37,7 @@ def packable(genomes: Sequence[NeatGenome]) -> bool:
         g.num_inputs == first.num_inputs and g.num_outputs == first.num_outputs and g.feed_forward == first.feed_forward
         for g in genomes
     )
-    return same_shape and bool(np.all(np.concatenate([g.nodes.aggregation for g in genomes]) == "sum"))
+    return same_shape and bool(np.all(GenePool.of(genomes).nodes.aggregation == "sum"))
 
 
 NUMPY_MAX_COLUMNS = 8192  # value columns (inputs and nodes of all genomes) up to which the CPU path uses numpy

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genomes.genes import GeneTable
+from genomes.gene_pool import GenePool
 from genomes.neat_genome import NeatGenome
 
 
@@ -89,17 +89,17 @@ class PopulationPack:
 
 
 def pack_population(genomes: Sequence[NeatGenome]) -> PopulationPack:
-    """Pack `genomes` (sharing inputs, outputs and mode): their gene tables are concatenated once and every step
-    below is a numpy operation over the whole population."""
+    """Pack `genomes` (sharing inputs, outputs and mode): their genes in one pool (`GenePool.of`: free for a
+    generation bred on arrays) and every step below a numpy operation over the whole population."""
     first = genomes[0]
     n_in, n_out, pop = first.num_inputs, first.num_outputs, len(genomes)
     base = 1 + pop * n_in
-    node_tables, conn_tables = [g.nodes for g in genomes], [g.connections for g in genomes]
-    key, node_bias, node_response, node_activation = GeneTable.concat_columns(
-        node_tables, "key", "bias", "response", "activation")
-    source, target, weight, enabled = GeneTable.concat_columns(conn_tables, "source", "target", "weight", "enabled")
-    node_genome = np.repeat(np.arange(pop), [len(t) for t in node_tables])
-    conn_genome = np.repeat(np.arange(pop), [len(t) for t in conn_tables])[enabled]
+    pool = GenePool.of(genomes)
+    nodes, conns = pool.nodes, pool.connections
+    key, node_bias, node_response, node_activation = nodes.key, nodes.bias, nodes.response, nodes.activation
+    source, target, weight, enabled = conns.source, conns.target, conns.weight, conns.enabled
+    node_genome, conn_genome = pool.owners()
+    conn_genome = conn_genome[enabled]
     source, target, weight = source[enabled], target[enabled], weight[enabled]
     # Node codes genome * stride + key are unique and ascending (genome-major, keys sorted within a genome), so
     # a searchsorted finds the table row of any (genome, key).

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genomes.base import GenomeError, MutationContext
+from genomes.gene_pool import initial_population
 from genomes.innovation import InnovationTracker
 from genomes.neat_genome import NeatGenome
 from genomes.neat_population_doc import population_from_dict, population_to_dict
@@ -22,7 +23,7 @@ def _population(seed: int, size: int, steps: int, feed_forward: bool) -> list[Ne
     config = busy_config(feed_forward=feed_forward)
     ctx = MutationContext(config, InnovationTracker())
     rng = np.random.default_rng(seed)
-    pop = NeatGenome.initial_population(config, size, rng, ctx)
+    pop = initial_population(config, size, rng, ctx)
     for _ in range(steps if size else 0):
         i, j = rng.integers(size, size=2)
         pop[int(i)] = pop[int(i)].crossover(pop[int(j)], rng, ctx).mutate(rng, ctx)
