@@ -26,28 +26,22 @@ class GenePool:
     """Genes of `size` genomes: genome i's nodes are rows node_ptr[i]:node_ptr[i + 1] of `nodes` (sorted by key),
     its connections rows conn_ptr[i]:conn_ptr[i + 1] of `connections` (sorted by innovation)."""
 
-    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections", "node_ptr", "conn_ptr",
-                 "_views")
+    __slots__ = ("num_inputs", "num_outputs", "feed_forward", "nodes", "connections", "node_counts", "conn_counts",
+                 "node_ptr", "conn_ptr", "_views")
 
     def __init__(self, num_inputs: int, num_outputs: int, feed_forward: bool, nodes: NodeGenes,
                  connections: ConnectionGenes, node_counts: np.ndarray, conn_counts: np.ndarray) -> None:
         self.num_inputs, self.num_outputs, self.feed_forward = num_inputs, num_outputs, feed_forward
         self.nodes, self.connections = nodes, connections
-        self.node_ptr = _pointers(node_counts)
-        self.conn_ptr = _pointers(conn_counts)
+        self.node_counts = np.asarray(node_counts, dtype=np.int64)  # genes per genome
+        self.conn_counts = np.asarray(conn_counts, dtype=np.int64)
+        self.node_ptr = _pointers(self.node_counts)  # where each genome's genes begin, and the total last
+        self.conn_ptr = _pointers(self.conn_counts)
         self._views: list[NeatGenome] | None = None
 
     @property
     def size(self) -> int:
-        return len(self.node_ptr) - 1
-
-    @property
-    def node_counts(self) -> np.ndarray:
-        return np.diff(self.node_ptr)
-
-    @property
-    def conn_counts(self) -> np.ndarray:
-        return np.diff(self.conn_ptr)
+        return len(self.node_counts)
 
     def genomes(self) -> list[NeatGenome]:
         """One view per genome, in order: the same objects on every call, in a new list (the caller's to change)."""
